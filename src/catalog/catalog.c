@@ -1,0 +1,284 @@
+/*
+ * catalog.c: reading and writing sluice's definitions, state, results and lineage.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "catalog/catalog.h"
+#include "util/role.h"
+
+#define SPI_TEXT(row, col) SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col)
+
+int
+catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls,
+			 bool read_only)
+{
+	RoleSwitch	rs;
+	int			rc;
+
+	role_switch_enter(&rs, sluice_catalog_owner(), false, "pg_catalog, pg_temp");
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, 0);
+	role_switch_exit(&rs);
+	if (rc < 0)
+		elog(ERROR, "sluice catalog statement failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+static Datum
+jsonb_from_text(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+static int64
+int64_col(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+static Oid
+oid_col(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+SourceDef *
+source_load(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	SourceDef  *src;
+
+	catalog_exec("SELECT name, owner::oid, kind, target_schema, target_name, config::text, sync_mode"
+				 " FROM sluice.source WHERE name = $1",
+				 1, argtypes, values, NULL, true);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("source \"%s\" does not exist", name),
+				 errhint("See SELECT name FROM sluice.source;")));
+	src = palloc0(sizeof(SourceDef));
+	src->name = SPI_TEXT(0, 1);
+	src->owner = oid_col(0, 2);
+	src->kind = SPI_TEXT(0, 3);
+	src->target_schema = SPI_TEXT(0, 4);
+	src->target_name = SPI_TEXT(0, 5);
+	src->config = SPI_TEXT(0, 6);
+	src->sync_mode = SPI_TEXT(0, 7);
+	return src;
+}
+
+void
+source_state_save(const char *source, int64 run_id, const char *state_json)
+{
+	Oid			argtypes[3] = {TEXTOID, INT8OID, JSONBOID};
+	Datum		values[3] = {CStringGetTextDatum(source), Int64GetDatum(run_id),
+	jsonb_from_text(state_json)};
+
+	catalog_exec("INSERT INTO sluice.source_state (source_name, stream, state, run_id)"
+				 " VALUES ($1, 'default', $3, $2)"
+				 " ON CONFLICT (source_name, stream) DO UPDATE"
+				 " SET state = excluded.state, run_id = excluded.run_id, updated_at = now()",
+				 3, argtypes, values, NULL, false);
+}
+
+List *
+build_plan(const char *selector)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(selector)};
+	List	   *plan = NIL;
+
+	/* As the caller: the plan reads only what every role may read. */
+	if (SPI_execute_with_args("SELECT id, name, upstream FROM sluice._build_plan($1)",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not plan the build");
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		PlanStep   *step = palloc0(sizeof(PlanStep));
+		bool		isnull;
+		Datum		arr = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull);
+		Datum	   *ids;
+		int			n;
+
+		step->model_id = int64_col(i, 1);
+		step->name = SPI_TEXT(i, 2);
+		deconstruct_array(DatumGetArrayTypeP(arr), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &ids, NULL, &n);
+		for (int j = 0; j < n; j++)
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = DatumGetInt64(ids[j]);
+			step->upstream = lappend(step->upstream, id);
+		}
+		plan = lappend(plan, step);
+	}
+	return plan;
+}
+
+ModelDef *
+model_load(int64 id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	ModelDef   *m;
+
+	catalog_exec("SELECT id, name, owner::oid, sql, materialized, target_schema, target_name,"
+				 " search_path FROM sluice.model WHERE id = $1",
+				 1, argtypes, values, NULL, true);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model %lld was dropped during the build", (long long) id)));
+	m = palloc0(sizeof(ModelDef));
+	m->id = int64_col(0, 1);
+	m->name = SPI_TEXT(0, 2);
+	m->owner = oid_col(0, 3);
+	m->sql = SPI_TEXT(0, 4);
+	m->materialized = SPI_TEXT(0, 5);
+	m->target_schema = SPI_TEXT(0, 6);
+	m->target_name = SPI_TEXT(0, 7);
+	m->search_path = SPI_TEXT(0, 8);
+	return m;
+}
+
+List *
+expectations_for(const char *target)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(target)};
+	List	   *result = NIL;
+
+	catalog_exec("SELECT id, name, owner::oid, kind, column_name, severity"
+				 " FROM sluice.expectation WHERE target = $1 ORDER BY name",
+				 1, argtypes, values, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		ExpectationDef *e = palloc0(sizeof(ExpectationDef));
+
+		e->id = int64_col(i, 1);
+		e->name = SPI_TEXT(i, 2);
+		e->owner = oid_col(i, 3);
+		e->kind = SPI_TEXT(i, 4);
+		e->column_name = SPI_TEXT(i, 5);
+		e->severity = SPI_TEXT(i, 6);
+		result = lappend(result, e);
+	}
+	return result;
+}
+
+void
+check_result_save(int64 run_id, const char *target, const CheckOutcome *o)
+{
+	Oid			argtypes[13] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	BOOLOID, JSONBOID, INT8OID, INT8OID, FLOAT8OID, JSONBOID};
+	Datum		values[13];
+	char		nulls[13];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(run_id);
+	values[1] = Int64GetDatum(o->expectation->id);
+	values[2] = CStringGetTextDatum(o->expectation->name);
+	values[3] = CStringGetTextDatum(target);
+	values[4] = CStringGetTextDatum(o->expectation->kind);
+	values[5] = CStringGetTextDatum(o->expectation->column_name);
+	values[6] = CStringGetTextDatum(o->expectation->severity);
+	values[7] = BoolGetDatum(o->success);
+	values[8] = jsonb_from_text(o->observed_value);
+	values[9] = Int64GetDatum(o->element_count);
+	values[10] = Int64GetDatum(o->unexpected_count);
+	values[11] = Float8GetDatum(o->unexpected_percent);
+	if (o->partial_unexpected_list)
+		values[12] = jsonb_from_text(o->partial_unexpected_list);
+	else
+		nulls[12] = 'n';
+
+	catalog_exec("INSERT INTO sluice.check_result (run_id, expectation_id, expectation, target,"
+				 " kind, column_name, severity, success, observed_value, element_count,"
+				 " unexpected_count, unexpected_percent, partial_unexpected_list)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, round($12::numeric, 4), $13)",
+				 13, argtypes, values, nulls, false);
+}
+
+char *
+secret_value_for(const char *secret, Oid user_owner, const char *user_kind, const char *user_name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(secret)};
+	Oid			secret_owner;
+
+	catalog_exec("SELECT owner::oid, value FROM sluice.secret WHERE name = $1",
+				 1, argtypes, values, NULL, true);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s \"%s\" uses secret \"%s\", which does not exist",
+						user_kind, user_name, secret),
+				 errhint("SELECT sluice.create_secret('%s', '...');", secret)));
+	secret_owner = oid_col(0, 1);
+	/* A definition may only use the secrets of roles its owner belongs to. */
+	if (!is_member_of_role(user_owner, secret_owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s \"%s\" may not use secret \"%s\"", user_kind, user_name, secret),
+				 errdetail("The owner of %s \"%s\" is not a member of the secret's owner.",
+						   user_kind, user_name)));
+	return SPI_TEXT(0, 2);
+}
+
+static Datum
+text_array(List *items)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, items)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+void
+lineage_replace_inputs(const char *via_kind, const char *via_name, const char *to,
+					   const char *to_kind, List *input_names, List *input_kinds, int64 run_id)
+{
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[7] = {
+		CStringGetTextDatum(to_kind), CStringGetTextDatum(to),
+		text_array(input_kinds), text_array(input_names),
+		CStringGetTextDatum(via_kind), CStringGetTextDatum(via_name), Int64GetDatum(run_id)
+	};
+
+	/* The dataset rows first, in their own statement: the edge statement must see them. */
+	catalog_exec("INSERT INTO sluice.dataset (kind, name)"
+				 " SELECT DISTINCT ON (n) k, n FROM unnest($1 || $3, $2 || $4) AS i (k, n)"
+				 " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind"
+				 " WHERE dataset.kind IS DISTINCT FROM excluded.kind",
+				 4, argtypes, values, NULL, false);
+	catalog_exec("DELETE FROM sluice.lineage_edge e USING sluice.dataset t"
+				 " WHERE e.via_kind = $5 AND e.via_name = $6 AND t.id = e.to_id"
+				 "   AND (t.name <> $2 OR e.from_id NOT IN"
+				 "        (SELECT id FROM sluice.dataset WHERE name = ANY ($4)))",
+				 7, argtypes, values, NULL, false);
+	catalog_exec("INSERT INTO sluice.lineage_edge (from_id, to_id, via_kind, via_name, run_id)"
+				 " SELECT f.id, t.id, $5, $6, $7"
+				 " FROM sluice.dataset f, sluice.dataset t"
+				 " WHERE f.name = ANY ($4) AND t.name = $2 AND f.id <> t.id"
+				 " ON CONFLICT (from_id, to_id, via_kind, via_name) DO UPDATE"
+				 " SET run_id = excluded.run_id, last_seen = now()",
+				 7, argtypes, values, NULL, false);
+}

@@ -1,0 +1,96 @@
+/*
+ * catalog.h: the only door from C into sluice's own tables.
+ *
+ * Every statement here runs as the catalog owner with search_path pinned to pg_catalog, so a
+ * caller's objects can never be picked up by name; callers must be connected to SPI.
+ */
+#ifndef SLUICE_CATALOG_H
+#define SLUICE_CATALOG_H
+
+#include "executor/spi.h"
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+
+/* Runs one statement on the catalog; results are in SPI_tuptable. */
+extern int	catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+						 const char *nulls, bool read_only);
+
+/* A source definition, as pull needs it. */
+typedef struct SourceDef
+{
+	char	   *name;
+	Oid			owner;
+	char	   *kind;
+	char	   *target_schema;
+	char	   *target_name;
+	char	   *config;			/* JSON text */
+	char	   *sync_mode;
+} SourceDef;
+
+extern SourceDef *source_load(const char *name);
+extern void source_state_save(const char *source, int64 run_id, const char *state_json);
+
+/* A model definition, as build needs it. */
+typedef struct ModelDef
+{
+	int64		id;
+	char	   *name;
+	Oid			owner;
+	char	   *sql;
+	char	   *materialized;
+	char	   *target_schema;
+	char	   *target_name;
+	char	   *search_path;
+} ModelDef;
+
+/* A step of a build plan: a model and the ids of the models it reads. */
+typedef struct PlanStep
+{
+	int64		model_id;
+	char	   *name;
+	List	   *upstream;		/* int64 ids, palloc'd */
+} PlanStep;
+
+extern List *build_plan(const char *selector);
+extern ModelDef *model_load(int64 id);
+
+/* An expectation on a relation. */
+typedef struct ExpectationDef
+{
+	int64		id;
+	char	   *name;
+	Oid			owner;
+	char	   *kind;
+	char	   *column_name;
+	char	   *severity;
+} ExpectationDef;
+
+extern List *expectations_for(const char *target);
+
+/* One outcome of one expectation, recorded in sluice.check_result. */
+typedef struct CheckOutcome
+{
+	ExpectationDef *expectation;
+	bool		success;
+	char	   *observed_value; /* JSON text */
+	int64		element_count;
+	int64		unexpected_count;
+	double		unexpected_percent;
+	char	   *partial_unexpected_list;	/* JSON text or NULL */
+} CheckOutcome;
+
+extern void check_result_save(int64 run_id, const char *target, const CheckOutcome *outcome);
+
+/* Secrets */
+extern char *secret_value_for(const char *secret, Oid user_owner, const char *user_kind,
+							  const char *user_name);
+
+/*
+ * Lineage: `to` (of kind to_kind) is produced from `inputs` (parallel lists of names and
+ * kinds) via a source or model; edges via it that no longer hold are removed.
+ */
+extern void lineage_replace_inputs(const char *via_kind, const char *via_name,
+								   const char *to, const char *to_kind,
+								   List *input_names, List *input_kinds, int64 run_id);
+
+#endif

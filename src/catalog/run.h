@@ -1,0 +1,45 @@
+/*
+ * run.h: run records (sluice.run): one per pull, build and check.
+ *
+ * A successful run is recorded in the caller's transaction, so it commits with the data it
+ * describes.  A failed run is recorded by a short-lived background worker in a transaction of its
+ * own, because the caller's transaction is about to abort with the error.
+ */
+#ifndef SLUICE_RUN_H
+#define SLUICE_RUN_H
+
+#include "lib/stringinfo.h"
+#include "utils/elog.h"
+#include "utils/timestamp.h"
+
+typedef struct RunRecord
+{
+	int64		id;
+	const char *kind;			/* pull, build, check */
+	const char *target;			/* the definition or relation it ran */
+	Oid			owner;
+	TimestampTz started_at;
+	int64		rows;			/* -1: not applicable */
+	int64		bytes;			/* -1: not applicable */
+	StringInfoData details;		/* members of a JSON object, without braces */
+} RunRecord;
+
+extern void run_begin(RunRecord *run, const char *kind, const char *target, Oid owner);
+
+/* Adds "key": value to the run's details; value is JSON text. */
+extern void run_detail(RunRecord *run, const char *key, const char *json_value);
+
+/* Records the run in the current transaction; returns the sluice.run row as a composite datum. */
+extern Datum run_finish(RunRecord *run, const char *status, const char *error);
+
+/* Records a failed or skipped run in a transaction of its own. */
+extern void run_record_autonomously(RunRecord *run, const char *status, const char *error,
+									const char *sqlstate);
+
+/*
+ * Runs body(arg) in a subtransaction.  On error the subtransaction is rolled back, leaving
+ * everything as it was, and the error is returned for the caller to record; NULL on success.
+ */
+extern ErrorData *run_guarded(void (*body) (void *arg), void *arg);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * config.c: parsing and validating source configuration.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "parser/parse_type.h"
+#include "util/builtins.h"
+#include "utils/jsonb.h"
+
+#include "ingest/config.h"
+#include "ingest/http.h"
+
+PG_FUNCTION_INFO_V1(sluice_check_source_config);
+
+typedef struct ConfigReader
+{
+	const char *source;
+	const char *who;			/* 'source "name"' */
+} ConfigReader;
+
+static void
+config_error(ConfigReader *r, const char *message, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s: %s", r->who, message),
+			 hint ? errhint("%s", hint) : 0));
+}
+
+static void
+only_keys(ConfigReader *r, json_t *object, const char *where, const char *const *allowed)
+{
+	const char *key;
+	json_t	   *value;
+
+	json_object_foreach(object, key, value)
+	{
+		bool		known = false;
+		StringInfoData list;
+
+		for (const char *const *a = allowed; *a; a++)
+			known |= strcmp(*a, key) == 0;
+		if (known)
+			continue;
+		initStringInfo(&list);
+		for (const char *const *a = allowed; *a; a++)
+			appendStringInfo(&list, "%s%s", list.len ? ", " : "", *a);
+		config_error(r, psprintf("unknown key \"%s\" in %s", key, where),
+					 psprintf("Known keys: %s.", list.data));
+	}
+}
+
+static char *
+string_member(ConfigReader *r, json_t *object, const char *key, const char *where, bool required)
+{
+	json_t	   *v = json_object_get(object, key);
+
+	if (v == NULL || json_is_null(v))
+	{
+		if (required)
+			config_error(r, psprintf("%s needs \"%s\"", where, key), NULL);
+		return NULL;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		config_error(r, psprintf("\"%s\" in %s must be a non-empty string", key, where), NULL);
+	return pstrdup(json_string_value(v));
+}
+
+static long
+integer_member(ConfigReader *r, json_t *object, const char *key, const char *where, long dflt,
+			   long min)
+{
+	json_t	   *v = json_object_get(object, key);
+
+	if (v == NULL)
+		return dflt;
+	if (!json_is_integer(v) || json_integer_value(v) < min)
+		config_error(r, psprintf("\"%s\" in %s must be a whole number of at least %ld",
+								 key, where, min), NULL);
+	return (long) json_integer_value(v);
+}
+
+static List *
+parse_columns(ConfigReader *r, json_t *columns)
+{
+	static const char *const keys[] = {"name", "type", "path", NULL};
+	List	   *result = NIL;
+	size_t		i;
+	json_t	   *c;
+
+	if (!json_is_array(columns) || json_array_size(columns) == 0)
+		config_error(r, "\"columns\" must be a non-empty array",
+					 "For example: [{\"name\": \"id\", \"type\": \"bigint\"}, "
+					 "{\"name\": \"login\", \"type\": \"text\", \"path\": \"$.user.login\"}].");
+	json_array_foreach(columns, i, c)
+	{
+		ColumnSpec *spec = palloc0(sizeof(ColumnSpec));
+		char	   *where = psprintf("column %zu", i + 1);
+		char	   *type;
+		char	   *path;
+		Oid			typid;
+		int32		typmod;
+
+		if (!json_is_object(c))
+			config_error(r, psprintf("%s must be an object with \"name\" and \"type\"", where), NULL);
+		only_keys(r, c, where, keys);
+		spec->name = string_member(r, c, "name", where, true);
+		type = string_member(r, c, "type", where, true);
+		parseTypeString(type, &typid, &typmod, true);
+		if (!OidIsValid(typid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("%s: column \"%s\" has unknown type \"%s\"", r->who, spec->name, type)));
+		spec->type_sql = format_type_with_typemod(typid, typmod);
+		path = string_member(r, c, "path", where, false);
+		spec->path = path ? json_path_parse(path, r->who) : json_path_member(spec->name);
+		result = lappend(result, spec);
+	}
+	return result;
+}
+
+static void
+parse_pagination(ConfigReader *r, json_t *p, SourceConfig *cfg)
+{
+	static const char *const keys[] = {"type", "param", "start", "page_size_param", "page_size",
+	"max_pages", "path", NULL};
+	char	   *type;
+
+	cfg->pagination = PAGINATE_NONE;
+	cfg->max_pages = 1000;
+	if (p == NULL)
+		return;
+	if (!json_is_object(p))
+		config_error(r, "\"pagination\" must be an object",
+					 "For example: {\"type\": \"page_number\", \"param\": \"page\"}.");
+	only_keys(r, p, "pagination", keys);
+	type = string_member(r, p, "type", "pagination", true);
+	if (strcmp(type, "none") == 0)
+		cfg->pagination = PAGINATE_NONE;
+	else if (strcmp(type, "page_number") == 0)
+		cfg->pagination = PAGINATE_PAGE_NUMBER;
+	else if (strcmp(type, "next_url") == 0)
+		cfg->pagination = PAGINATE_NEXT_URL;
+	else
+		config_error(r, psprintf("unknown pagination type \"%s\"", type),
+					 "Known types: none, page_number, next_url.");
+	cfg->page_param = string_member(r, p, "param", "pagination", false);
+	if (cfg->page_param == NULL)
+		cfg->page_param = "page";
+	cfg->page_start = integer_member(r, p, "start", "pagination", 1, 0);
+	cfg->page_size_param = string_member(r, p, "page_size_param", "pagination", false);
+	cfg->page_size = integer_member(r, p, "page_size", "pagination", 0, 1);
+	if ((cfg->page_size_param == NULL) != (cfg->page_size == 0))
+		config_error(r, "pagination needs both \"page_size_param\" and \"page_size\", or neither", NULL);
+	cfg->max_pages = integer_member(r, p, "max_pages", "pagination", 1000, 1);
+	if (cfg->pagination == PAGINATE_NEXT_URL)
+	{
+		char	   *path = string_member(r, p, "path", "pagination", false);
+
+		cfg->next_path = json_path_parse(path ? path : "$.next", r->who);
+	}
+}
+
+static HeaderSpec *
+header_from_value(ConfigReader *r, const char *name, json_t *v)
+{
+	HeaderSpec *h = palloc0(sizeof(HeaderSpec));
+
+	h->kind = HEADER_PLAIN;
+	h->name = pstrdup(name);
+	if (json_is_string(v))
+		h->value = pstrdup(json_string_value(v));
+	else if (json_is_object(v) && json_object_size(v) == 1 && json_is_string(json_object_get(v, "secret")))
+		h->secret = pstrdup(json_string_value(json_object_get(v, "secret")));
+	else
+		config_error(r, psprintf("header \"%s\" must be a string or {\"secret\": \"name\"}", name),
+					 NULL);
+	return h;
+}
+
+static HeaderSpec *
+parse_auth(ConfigReader *r, json_t *a)
+{
+	static const char *const keys[] = {"type", "secret", "username", "header", NULL};
+	HeaderSpec *h = palloc0(sizeof(HeaderSpec));
+	char	   *type;
+
+	if (!json_is_object(a))
+		config_error(r, "\"auth\" must be an object",
+					 "For example: {\"type\": \"bearer\", \"secret\": \"api_token\"}.");
+	only_keys(r, a, "auth", keys);
+	type = string_member(r, a, "type", "auth", true);
+	h->secret = string_member(r, a, "secret", "auth", true);
+	h->name = "Authorization";
+	if (strcmp(type, "bearer") == 0)
+		h->kind = HEADER_BEARER;
+	else if (strcmp(type, "basic") == 0)
+	{
+		h->kind = HEADER_BASIC;
+		h->username = string_member(r, a, "username", "auth", true);
+	}
+	else if (strcmp(type, "api_key") == 0)
+	{
+		h->kind = HEADER_PLAIN;
+		h->name = string_member(r, a, "header", "auth", true);
+	}
+	else
+		config_error(r, psprintf("unknown auth type \"%s\"", type),
+					 "Known types: bearer, basic, api_key.");
+	return h;
+}
+
+SourceConfig *
+source_config_parse(const char *source, const char *config_json)
+{
+	static const char *const keys[] = {"url", "records_path", "columns", "pagination",
+	"headers", "auth", NULL};
+	ConfigReader r = {source, psprintf("source \"%s\"", source)};
+	SourceConfig *cfg = palloc0(sizeof(SourceConfig));
+	json_t	   *root = json_parse_body(config_json, strlen(config_json), r.who, "its config", NULL);
+	json_t	   *headers;
+	char	   *records_path;
+
+	if (!json_is_object(root))
+		config_error(&r, "config must be a JSON object",
+					 "For example: {\"url\": \"https://api.example.com/orders\"}.");
+	only_keys(&r, root, "config", keys);
+
+	cfg->url = string_member(&r, root, "url", "config", true);
+	http_check_url(r.who, cfg->url);
+	records_path = string_member(&r, root, "records_path", "config", false);
+	cfg->records_path = json_path_parse(records_path ? records_path : "$", r.who);
+	if (json_object_get(root, "columns"))
+		cfg->columns = parse_columns(&r, json_object_get(root, "columns"));
+	parse_pagination(&r, json_object_get(root, "pagination"), cfg);
+
+	headers = json_object_get(root, "headers");
+	if (headers)
+	{
+		const char *name;
+		json_t	   *v;
+
+		if (!json_is_object(headers))
+			config_error(&r, "\"headers\" must be an object of header names and values", NULL);
+		json_object_foreach(headers, name, v)
+			cfg->headers = lappend(cfg->headers, header_from_value(&r, name, v));
+	}
+	if (json_object_get(root, "auth"))
+		cfg->headers = lappend(cfg->headers, parse_auth(&r, json_object_get(root, "auth")));
+	return cfg;
+}
+
+/* SQL: sluice._check_source_config(name, kind, config): raises the first problem found. */
+Datum
+sluice_check_source_config(PG_FUNCTION_ARGS)
+{
+	char	   *name = PG_ARGISNULL(0) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *config;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source \"%s\" needs a config", name)));
+	config = PG_GETARG_JSONB_P(2);
+	(void) source_config_parse(name, JsonbToCString(NULL, &config->root, VARSIZE(config)));
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,58 @@
+/*
+ * config.h: a source's configuration, parsed and validated once for definition and pull alike.
+ */
+#ifndef SLUICE_INGEST_CONFIG_H
+#define SLUICE_INGEST_CONFIG_H
+
+#include "ingest/json_records.h"
+#include "nodes/pg_list.h"
+
+typedef enum PaginationKind
+{
+	PAGINATE_NONE,
+	PAGINATE_PAGE_NUMBER,		/* ?page=N, N counting up from start */
+	PAGINATE_NEXT_URL			/* the next page's URL is read from the body */
+} PaginationKind;
+
+typedef struct ColumnSpec
+{
+	char	   *name;
+	char	   *type_sql;		/* the type as PostgreSQL prints it, safe to splice into DDL */
+	JsonPath   *path;
+} ColumnSpec;
+
+typedef enum HeaderKind
+{
+	HEADER_PLAIN,				/* value, or the secret's value */
+	HEADER_BEARER,				/* "Bearer " + secret */
+	HEADER_BASIC				/* "Basic " + base64(username:secret) */
+} HeaderKind;
+
+typedef struct HeaderSpec
+{
+	HeaderKind	kind;
+	char	   *name;
+	char	   *value;			/* literal value, or NULL when secret is set */
+	char	   *secret;
+	char	   *username;
+} HeaderSpec;
+
+typedef struct SourceConfig
+{
+	char	   *url;
+	JsonPath   *records_path;
+	List	   *columns;		/* ColumnSpec; NIL: the target table's own columns */
+	PaginationKind pagination;
+	char	   *page_param;
+	long		page_start;
+	char	   *page_size_param;
+	long		page_size;
+	long		max_pages;
+	JsonPath   *next_path;
+	List	   *headers;		/* HeaderSpec, auth included */
+} SourceConfig;
+
+/* Parses and validates; every error names the source. */
+extern SourceConfig *source_config_parse(const char *source, const char *config_json);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * http.c: the libcurl transfer.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "ingest/http.h"
+#include "sluice.h"
+
+struct HttpClient
+{
+	CURL	   *curl;
+	struct curl_slist *headers;
+	char	   *body;			/* malloc'd, NUL-terminated */
+	size_t		length;
+	size_t		capacity;
+	size_t		max_bytes;
+	bool		too_large;
+	bool		out_of_memory;
+	const char *who;
+	char		error[CURL_ERROR_SIZE];
+	MemoryContextCallback release;
+};
+
+static bool curl_ready = false;
+
+static void
+client_release(void *arg)
+{
+	HttpClient *c = arg;
+
+	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	free(c->body);
+}
+
+/* libcurl write callback: collects the body, refusing more than the size limit. */
+static size_t
+collect_body(char *data, size_t size, size_t count, void *arg)
+{
+	HttpClient *c = arg;
+	size_t		bytes = size * count;
+
+	if (c->length + bytes > c->max_bytes)
+	{
+		c->too_large = true;
+		return 0;
+	}
+	if (c->length + bytes + 1 > c->capacity)
+	{
+		size_t		capacity = Max(Max(c->capacity * 2, c->length + bytes + 1), 65536);
+		char	   *grown = realloc(c->body, capacity);
+
+		if (grown == NULL)
+		{
+			c->out_of_memory = true;
+			return 0;
+		}
+		c->body = grown;
+		c->capacity = capacity;
+	}
+	memcpy(c->body + c->length, data, bytes);
+	c->length += bytes;
+	c->body[c->length] = '\0';
+	return bytes;
+}
+
+/* libcurl progress callback: aborts the transfer when the backend has an interrupt to serve. */
+static int
+check_interrupts(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+				 curl_off_t ulnow)
+{
+	return InterruptPending ? 1 : 0;
+}
+
+HttpClient *
+http_client_create(const char *who)
+{
+	HttpClient *c = palloc0(sizeof(HttpClient));
+
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+			elog(ERROR, "could not initialize libcurl");
+		curl_ready = true;
+	}
+	c->who = pstrdup(who);
+	c->max_bytes = (size_t) sluice_http_max_response_mb * 1024 * 1024;
+	c->curl = curl_easy_init();
+	if (c->curl == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not create an HTTP handle")));
+	c->release.func = client_release;
+	c->release.arg = c;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &c->release);
+
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);	/* redirects are checked by hand */
+	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long) sluice_http_timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) sluice_http_connect_timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "sluice/0.1");
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, check_interrupts);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->error);
+	return c;
+}
+
+void
+http_client_add_header(HttpClient *c, const char *name, const char *value)
+{
+	char	   *line = psprintf("%s: %s", name, value);
+	struct curl_slist *headers = curl_slist_append(c->headers, line);
+
+	/* The line holds a secret value: wipe our copy (curl keeps its own). */
+	explicit_bzero(line, strlen(line));
+	pfree(line);
+	if (headers == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	c->headers = headers;
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+}
+
+/* Parts of a URL copied into palloc'd memory, so that errors can be raised after curl frees. */
+typedef struct UrlParts
+{
+	CURLUcode	rc;
+	char	   *scheme;
+	char	   *host;
+} UrlParts;
+
+static UrlParts
+url_parts(const char *url)
+{
+	UrlParts	parts = {0};
+	CURLU	   *u = curl_url();
+	char	   *part;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	parts.rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (parts.rc == CURLUE_OK && curl_url_get(u, CURLUPART_SCHEME, &part, 0) == CURLUE_OK)
+	{
+		parts.scheme = pstrdup(part);
+		curl_free(part);
+	}
+	if (parts.rc == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK)
+	{
+		parts.host = pstrdup(part);
+		curl_free(part);
+	}
+	curl_url_cleanup(u);
+	return parts;
+}
+
+static bool
+host_allowed(const char *host)
+{
+	char	   *list;
+	char	   *item;
+	char	   *save;
+
+	if (sluice_allowed_hosts == NULL || sluice_allowed_hosts[0] == '\0')
+		return true;
+	list = pstrdup(sluice_allowed_hosts);
+	for (item = strtok_r(list, ", ", &save); item; item = strtok_r(NULL, ", ", &save))
+		if (pg_strcasecmp(item, host) == 0)
+			return true;
+	return false;
+}
+
+void
+http_check_url(const char *who, const char *url)
+{
+	UrlParts	parts = url_parts(url);
+
+	if (parts.rc != CURLUE_OK || parts.scheme == NULL || parts.host == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: \"%s\" is not a valid URL", who, http_url_for_display(url, true)),
+				 parts.rc != CURLUE_OK ? errdetail("%s.", curl_url_strerror(parts.rc)) : 0,
+				 errhint("Write a full URL such as https://api.example.com/v1/orders.")));
+	if (pg_strcasecmp(parts.scheme, "http") != 0 && pg_strcasecmp(parts.scheme, "https") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s: URL scheme \"%s\" is not allowed", who, parts.scheme),
+				 errhint("Only http and https URLs can be pulled.")));
+	if (!host_allowed(parts.host))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s: host \"%s\" is not in sluice.allowed_hosts", who, parts.host),
+				 errhint("A superuser can add it: ALTER SYSTEM SET sluice.allowed_hosts = '...';")));
+}
+
+static char *
+url_rewritten(const char *url, bool strip_credentials, bool strip_query, const char *append_query)
+{
+	CURLU	   *u = curl_url();
+	char	   *out = NULL;
+	char	   *result;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+	{
+		if (strip_credentials)
+		{
+			curl_url_set(u, CURLUPART_USER, NULL, 0);
+			curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		}
+		if (strip_query)
+			curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+		if (append_query)
+			curl_url_set(u, CURLUPART_QUERY, append_query, CURLU_APPENDQUERY | CURLU_URLENCODE);
+		curl_url_get(u, CURLUPART_URL, &out, 0);
+	}
+	result = out ? pstrdup(out) : NULL;
+	curl_free(out);
+	curl_url_cleanup(u);
+	return result;
+}
+
+char *
+http_url_for_display(const char *url, bool keep_query)
+{
+	char	   *shown = url_rewritten(url, true, !keep_query, NULL);
+
+	return shown ? shown : pstrdup("(unparsable URL)");
+}
+
+char *
+http_url_with_param(const char *url, const char *name, const char *value)
+{
+	char	   *pair = psprintf("%s=%s", name, value);
+	char	   *result = url_rewritten(url, false, false, pair);
+
+	if (result == NULL)
+		http_check_url("request", url);	/* raises the clear error */
+	return result;
+}
+
+static void
+report_transfer_error(HttpClient *c, const char *url, CURLcode rc)
+{
+	const char *shown = http_url_for_display(url, true);
+
+	if (c->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: response from %s is larger than sluice.http_max_response_size (%d MB)",
+						c->who, shown, sluice_http_max_response_mb)));
+	if (c->out_of_memory)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("%s: out of memory reading the response from %s", c->who, shown)));
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("%s: request to %s timed out", c->who, shown),
+				 errdetail("%s", c->error[0] ? c->error : curl_easy_strerror(rc)),
+				 errhint("sluice.http_timeout is %d ms; sluice.http_connect_timeout is %d ms.",
+						 sluice_http_timeout_ms, sluice_http_connect_timeout_ms)));
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("%s: could not fetch %s", c->who, shown),
+			 errdetail("%s", c->error[0] ? c->error : curl_easy_strerror(rc))));
+}
+
+void
+http_get(HttpClient *c, const char *url, HttpResponse *response)
+{
+	char	   *current = pstrdup(url);
+	long		status = 0;
+	char	   *content_type = NULL;
+
+	for (int redirects = 0;; redirects++)
+	{
+		CURLcode	rc;
+		char	   *location = NULL;
+
+		http_check_url(c->who, current);
+		c->length = 0;
+		c->too_large = false;
+		c->out_of_memory = false;
+		c->error[0] = '\0';
+		curl_easy_setopt(c->curl, CURLOPT_URL, current);
+
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		rc = curl_easy_perform(c->curl);
+		pgstat_report_wait_end();
+		CHECK_FOR_INTERRUPTS();
+		if (rc != CURLE_OK)
+			report_transfer_error(c, current, rc);
+
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status < 300 || status >= 400 ||
+			curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &location) != CURLE_OK ||
+			location == NULL)
+			break;
+		if (redirects >= sluice_http_max_redirects)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%s: more than %d redirects from %s", c->who,
+							sluice_http_max_redirects, http_url_for_display(url, true)),
+					 errhint("Raise sluice.http_max_redirects, or point the source at the final URL.")));
+		current = pstrdup(location);
+	}
+
+	curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &content_type);
+	response->status = status;
+	response->body = c->body ? c->body : "";
+	response->length = c->length;
+	response->content_type = content_type;
+}

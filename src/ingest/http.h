@@ -1,0 +1,43 @@
+/*
+ * http.h: HTTP GET with libcurl, safe inside a backend.
+ *
+ * One client serves the pages of a pull over a kept-alive connection.  Its curl handle, header
+ * list and body buffer live outside palloc (libcurl allocates with malloc) and are released by a
+ * reset callback of the memory context the client was created in, so an error or a cancel in the
+ * middle of a transfer leaks nothing.
+ */
+#ifndef SLUICE_HTTP_H
+#define SLUICE_HTTP_H
+
+typedef struct HttpClient HttpClient;
+
+typedef struct HttpResponse
+{
+	long		status;
+	const char *body;			/* owned by the client, valid until its next request */
+	size_t		length;
+	const char *content_type;	/* or NULL; owned by the client */
+} HttpResponse;
+
+/* `who` names the requester in error messages, e.g. 'source "orders"'. */
+extern HttpClient *http_client_create(const char *who);
+
+/* Adds "Name: value" to every request; the value is never shown in messages. */
+extern void http_client_add_header(HttpClient *client, const char *name, const char *value);
+
+/*
+ * GETs url, following redirects only to allowed http(s) URLs.  Errors on a transport failure,
+ * a timeout, an oversized body or a cancel; any HTTP status is returned to the caller.
+ */
+extern void http_get(HttpClient *client, const char *url, HttpResponse *response);
+
+/* Errors unless url is an http or https URL whose host sluice.allowed_hosts permits. */
+extern void http_check_url(const char *who, const char *url);
+
+/* The URL as it may be shown: without user name and password, and without the query if asked. */
+extern char *http_url_for_display(const char *url, bool keep_query);
+
+/* url with name=value appended to its query string. */
+extern char *http_url_with_param(const char *url, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * pull.c: sluice.pull(name): fetch a source's pages and load their records into its target
+ * table, in the caller's transaction, as the source's owner.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "common/base64.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "util/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "catalog/catalog.h"
+#include "catalog/run.h"
+#include "ingest/config.h"
+#include "ingest/http.h"
+#include "ingest/json_records.h"
+#include "ingest/load.h"
+#include "util/redact.h"
+#include "util/role.h"
+
+PG_FUNCTION_INFO_V1(sluice_pull);
+
+typedef struct Pull
+{
+	SourceDef  *source;
+	SourceConfig *config;
+	const char *who;			/* 'source "name"' */
+	char	   *target;			/* quoted qualified name */
+	HttpClient *http;
+	List	   *secrets;		/* values to keep out of messages */
+	List	   *columns;		/* ColumnSpec of the columns loaded */
+	MemoryContext pull_context; /* lives as long as the pull */
+	MemoryContext page_context; /* reset for every page */
+	char	   *next_url;		/* NULL when no page is left */
+	long		pages;
+	int64		records;
+	int64		bytes;
+	char	   *last_url;		/* as it may be shown */
+	uint64		rows;
+} Pull;
+
+static char *
+basic_credentials(const char *username, const char *password)
+{
+	char	   *plain = psprintf("%s:%s", username, password);
+	int			len = strlen(plain);
+	int			enc_len = pg_b64_enc_len(len);
+	char	   *encoded = palloc(enc_len + 1);
+	int			n = pg_b64_encode(plain, len, encoded, enc_len);
+
+	explicit_bzero(plain, len);
+	if (n < 0)
+		elog(ERROR, "could not encode credentials");
+	encoded[n] = '\0';
+	return encoded;
+}
+
+/* Headers with their secrets filled in; the secret values are remembered for redaction. */
+static void
+add_headers(Pull *p)
+{
+	ListCell   *lc;
+
+	foreach(lc, p->config->headers)
+	{
+		HeaderSpec *h = lfirst(lc);
+		char	   *value = h->value;
+
+		if (h->secret)
+		{
+			value = secret_value_for(h->secret, p->source->owner, "source", p->source->name);
+			p->secrets = lappend(p->secrets, value);
+		}
+		if (h->kind == HEADER_BEARER)
+			value = psprintf("Bearer %s", value);
+		else if (h->kind == HEADER_BASIC)
+		{
+			value = psprintf("Basic %s", basic_credentials(h->username, value));
+			p->secrets = lappend(p->secrets, value + strlen("Basic "));
+		}
+		http_client_add_header(p->http, h->name, value);
+	}
+}
+
+static char *
+page_url(Pull *p)
+{
+	SourceConfig *cfg = p->config;
+	char	   *url = p->next_url;
+
+	if (cfg->pagination == PAGINATE_PAGE_NUMBER)
+	{
+		url = http_url_with_param(cfg->url, cfg->page_param,
+								  psprintf("%ld", cfg->page_start + p->pages));
+		if (cfg->page_size_param)
+			url = http_url_with_param(url, cfg->page_size_param, psprintf("%ld", cfg->page_size));
+	}
+	return url;
+}
+
+static void
+fail_on_status(Pull *p, const HttpResponse *r)
+{
+	const char *hint = NULL;
+
+	if (r->status < 300)
+		return;
+	if (r->status == 401 || r->status == 403)
+		hint = "Check the source's auth and the secret it uses.";
+	else if (r->status == 404)
+		hint = "Check the source's url.";
+	else if (r->status == 429 || r->status >= 500)
+		hint = "The server may be overloaded or failing; pull again later.";
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("%s: %s answered HTTP %ld", p->who, p->last_url, r->status),
+			 errdetail("Response body: %s",
+					   redact_secrets(pnstrdup(r->body, Min(r->length, 200)), p->secrets)),
+			 hint ? errhint("%s", hint) : 0));
+}
+
+/* Appends one record as a COPY text row. */
+static void
+append_record(Pull *p, json_t *record, size_t index, StringInfo out)
+{
+	ListCell   *lc;
+
+	if (!json_is_object(record))
+		ereport(ERROR,
+				(errcode(ERRCODE_SQL_JSON_OBJECT_NOT_FOUND),
+				 errmsg("%s: record %zu on page %ld of %s is not a JSON object",
+						p->who, index + 1, p->pages + 1, p->last_url)));
+	foreach(lc, p->columns)
+	{
+		ColumnSpec *col = lfirst(lc);
+
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoChar(out, '\t');
+		json_append_copy_value(out, json_path_get(record, col->path));
+	}
+	appendStringInfoChar(out, '\n');
+}
+
+/* The COPY producer: fetches the next page and turns its records into COPY rows. */
+static bool
+produce_page(void *arg, StringInfo out)
+{
+	Pull	   *p = arg;
+	SourceConfig *cfg = p->config;
+	MemoryContext outer;		/* COPY's, short-lived */
+	HttpResponse response;
+	json_t	   *root;
+	json_t	   *records;
+	json_t	   *next;
+	size_t		count;
+	char	   *url;
+
+	if (p->next_url == NULL || p->pages >= cfg->max_pages)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+
+	url = page_url(p);
+	MemoryContextReset(p->page_context);
+	outer = MemoryContextSwitchTo(p->page_context);
+
+	p->last_url = MemoryContextStrdup(p->pull_context, http_url_for_display(url, true));
+	http_get(p->http, url, &response);
+	fail_on_status(p, &response);
+	root = json_parse_body(response.body, response.length, p->who,
+						   psprintf("the response from %s", p->last_url), response.content_type);
+
+	records = json_path_get(root, cfg->records_path);
+	if (records == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQL_JSON_MEMBER_NOT_FOUND),
+				 errmsg("%s: records path \"%s\" not found in the response from %s",
+						p->who, cfg->records_path->text, p->last_url),
+				 errhint("Set \"records_path\" in the source's config to where the records are, e.g. \"$.data\".")));
+	if (json_is_array(records))
+	{
+		size_t		i;
+		json_t	   *record;
+
+		json_array_foreach(records, i, record)
+			append_record(p, record, i, out);
+		count = json_array_size(records);
+	}
+	else if (json_is_object(records))
+	{
+		append_record(p, records, 0, out);
+		count = 1;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_SQL_JSON_ARRAY_NOT_FOUND),
+				 errmsg("%s: records path \"%s\" in the response from %s holds neither an array nor an object",
+						p->who, cfg->records_path->text, p->last_url)));
+
+	p->pages++;
+	p->records += count;
+	p->bytes += response.length;
+
+	/* Where the next page is, if anywhere. */
+	switch (cfg->pagination)
+	{
+		case PAGINATE_NONE:
+			p->next_url = NULL;
+			break;
+		case PAGINATE_PAGE_NUMBER:
+			if (count == 0)
+				p->next_url = NULL;
+			break;
+		case PAGINATE_NEXT_URL:
+			next = json_path_get(root, cfg->next_path);
+			p->next_url = (count > 0 && json_is_string(next) && json_string_length(next) > 0)
+				? MemoryContextStrdup(p->pull_context, json_string_value(next)) : NULL;
+			break;
+	}
+	MemoryContextSwitchTo(outer);
+	return true;
+}
+
+/* The target's columns, where the config declares none: each read from the member of its name. */
+static List *
+table_columns(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *columns = NIL;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ColumnSpec *col;
+
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		col = palloc0(sizeof(ColumnSpec));
+		col->name = pstrdup(NameStr(att->attname));
+		col->path = json_path_member(col->name);
+		columns = lappend(columns, col);
+	}
+	return columns;
+}
+
+static void
+create_target(Pull *p)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s (", p->target);
+	foreach(lc, p->config->columns)
+	{
+		ColumnSpec *col = lfirst(lc);
+
+		appendStringInfo(&sql, "%s%s %s", foreach_current_index(lc) > 0 ? ", " : "",
+						 quote_identifier(col->name), col->type_sql);
+	}
+	appendStringInfoChar(&sql, ')');
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create %s", p->target);
+}
+
+/* The part of a pull that must succeed or leave nothing behind. */
+static void
+pull_into_target(void *arg)
+{
+	Pull	   *p = arg;
+	RoleSwitch rs;
+	Oid			nsp;
+	Oid			relid;
+	Relation	rel;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	p->http = http_client_create(p->who);
+	add_headers(p);
+
+	role_switch_enter(&rs, p->source->owner, true, NULL);
+
+	nsp = get_namespace_oid(p->source->target_schema, false);
+	relid = get_relname_relid(p->source->target_name, nsp);
+	if (!OidIsValid(relid))
+	{
+		if (p->config->columns == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("%s: target table %s does not exist and the config declares no columns",
+							p->who, p->target)));
+		create_target(p);
+		relid = get_relname_relid(p->source->target_name, nsp);
+	}
+	rel = table_open(relid, RowExclusiveLock);
+	p->columns = p->config->columns ? p->config->columns : table_columns(rel);
+	foreach(lc, p->columns)
+		names = lappend(names, makeString(((ColumnSpec *) lfirst(lc))->name));
+
+	if (strcmp(p->source->sync_mode, "full_refresh_overwrite") == 0)
+	{
+		/* DELETE, not TRUNCATE: readers keep seeing the old rows until this commits. */
+		if (SPI_execute(psprintf("DELETE FROM %s", p->target), false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not empty %s", p->target);
+	}
+	p->rows = load_copy(rel, names, produce_page, p);
+	table_close(rel, NoLock);
+
+	role_switch_exit(&rs);
+}
+
+Datum
+sluice_pull(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Pull		p = {0};
+	RunRecord	run;
+	ErrorData  *error;
+	Datum		result;
+
+	SPI_connect();
+	p.source = source_load(name);
+	p.who = psprintf("source \"%s\"", p.source->name);
+	require_member_of_owner(p.source->owner, "source", p.source->name);
+	p.config = source_config_parse(p.source->name, p.source->config);
+	p.target = quote_qualified_identifier(p.source->target_schema, p.source->target_name);
+	p.next_url = p.config->url;
+	p.pull_context = CurrentMemoryContext;
+	p.page_context = AllocSetContextCreate(CurrentMemoryContext, "sluice pull page",
+										   ALLOCSET_DEFAULT_SIZES);
+	run_begin(&run, "pull", p.source->name, p.source->owner);
+
+	error = run_guarded(pull_into_target, &p);
+	run.rows = (int64) p.rows;
+	run.bytes = p.bytes;
+	run_detail(&run, "pages", psprintf("%ld", p.pages));
+	run_detail(&run, "records", psprintf(INT64_FORMAT, p.records));
+	if (p.last_url)
+	{
+		StringInfoData url;
+
+		initStringInfo(&url);
+		escape_json(&url, p.last_url);
+		run_detail(&run, "last_url", url.data);
+	}
+	if (error)
+	{
+		char	   *message = redact_secrets(error->message, p.secrets);
+
+		run.rows = 0;
+		run_record_autonomously(&run, "failed", message, unpack_sql_state(error->sqlerrcode));
+		ReThrowError(error);
+	}
+
+	source_state_save(p.source->name, run.id, psprintf("{\"pages\": %ld, \"records\": " INT64_FORMAT "}",
+													   p.pages, p.records));
+	lineage_replace_inputs("source", p.source->name, p.target, "table",
+						   list_make1(http_url_for_display(p.config->url, false)),
+						   list_make1("url"), run.id);
+	result = run_finish(&run, "success", NULL);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}

@@ -1,0 +1,49 @@
+/*
+ * sluice.c: module entry point: the settings users can change, nothing else.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "sluice.h"
+
+PG_MODULE_MAGIC;
+
+int			sluice_http_timeout_ms = 60000;
+int			sluice_http_connect_timeout_ms = 10000;
+int			sluice_http_max_response_mb = 256;
+int			sluice_http_max_redirects = 5;
+char	   *sluice_allowed_hosts = NULL;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("sluice.http_timeout",
+							"Longest time one HTTP request of a pull may take.",
+							NULL, &sluice_http_timeout_ms, 60000, 100, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.http_connect_timeout",
+							"Longest time to wait for an HTTP connection.",
+							NULL, &sluice_http_connect_timeout_ms, 10000, 100, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.http_max_response_size",
+							"Largest HTTP response body a pull accepts, in megabytes.",
+							NULL, &sluice_http_max_response_mb, 256, 1, 4096,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.http_max_redirects",
+							"How many HTTP redirects a request may follow.",
+							NULL, &sluice_http_max_redirects, 5, 0, 50,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("sluice.allowed_hosts",
+							   "Hosts that sources may reach, comma separated; empty allows every host.",
+							   "Checked on the first URL and on every redirect.",
+							   &sluice_allowed_hosts, "",
+							   PGC_SUSET, GUC_LIST_INPUT, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("sluice");
+}
