@@ -235,7 +235,7 @@ BEGIN
     IF current_owner IS NOT NULL AND NOT pg_has_role(current_owner, 'MEMBER') THEN
         RAISE EXCEPTION 'permission denied for % "%"', kind, name
             USING ERRCODE = 'insufficient_privilege',
-                  HINT = format('Only members of role %s may change it.', current_owner);
+                  HINT = format('Only members of role "%s" may change it.', current_owner);
     END IF;
     RETURN current_owner;
 END

@@ -183,17 +183,18 @@ http_check_url(const char *who, const char *url)
 {
 	UrlParts	parts = url_parts(url);
 
-	if (parts.rc != CURLUE_OK || parts.scheme == NULL || parts.host == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: \"%s\" is not a valid URL", who, http_url_for_display(url, true)),
-				 parts.rc != CURLUE_OK ? errdetail("%s.", curl_url_strerror(parts.rc)) : 0,
-				 errhint("Write a full URL such as https://api.example.com/v1/orders.")));
-	if (pg_strcasecmp(parts.scheme, "http") != 0 && pg_strcasecmp(parts.scheme, "https") != 0)
+	if (parts.scheme != NULL &&
+		pg_strcasecmp(parts.scheme, "http") != 0 && pg_strcasecmp(parts.scheme, "https") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("%s: URL scheme \"%s\" is not allowed", who, parts.scheme),
 				 errhint("Only http and https URLs can be pulled.")));
+	if (parts.rc != CURLUE_OK || parts.scheme == NULL || parts.host == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: \"%.200s\" is not a valid URL", who, url),
+				 parts.rc != CURLUE_OK ? errdetail("%s.", curl_url_strerror(parts.rc)) : 0,
+				 errhint("Write a full URL such as https://api.example.com/v1/orders.")));
 	if (!host_allowed(parts.host))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -26,6 +26,7 @@ PG_FUNCTION_INFO_V1(sluice_check);
 
 typedef struct Check
 {
+	Oid			relid;
 	const char *target;			/* quoted qualified name */
 	List	   *expectations;	/* ExpectationDef */
 	CheckOutcome *outcomes;		/* one per expectation, in order */
@@ -63,6 +64,19 @@ evaluate(void *arg)
 	RoleSwitch	rs;
 	ListCell   *lc;
 	int64		element_count;
+
+	foreach(lc, c->expectations)
+	{
+		ExpectationDef *e = lfirst(lc);
+
+		if (get_attnum(c->relid, e->column_name) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("expectation \"%s\": column \"%s\" of relation %s does not exist",
+							e->name, e->column_name, c->target),
+					 errhint("Drop the expectation with sluice.drop_expectation('%s'), or redefine it.",
+							 e->name)));
+	}
 
 	role_switch_enter(&rs, GetUserId(), false, "pg_catalog, pg_temp");
 
@@ -132,6 +146,7 @@ sluice_check(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
+	c.relid = relid;
 	c.target = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										  get_rel_name(relid));
 	c.expectations = expectations_for(c.target);
@@ -157,17 +172,33 @@ sluice_check(PG_FUNCTION_ARGS)
 	for (int i = 0; i < list_length(c.expectations); i++)
 	{
 		CheckOutcome *o = &c.outcomes[i];
+
+		if (o->success)
+			continue;
+		if (strcmp(o->expectation->severity, "error") != 0)
+		{
+			warned++;
+			continue;
+		}
+		appendStringInfo(&failures, "%s%s", failed ? ", " : "", o->expectation->name);
+		failed++;
+	}
+
+	run.rows = c.outcomes[0].element_count;
+	run_detail(&run, "expectations", psprintf("%d", list_length(c.expectations)));
+	run_detail(&run, "failed", psprintf("%d", failed));
+	run_detail(&run, "warned", psprintf("%d", warned));
+	(void) run_finish(&run, failed ? "failed" : "success",
+					  failed ? psprintf("%d of %d expectations failed on %s: %s", failed,
+										list_length(c.expectations), c.target, failures.data)
+					  : NULL);
+	for (int i = 0; i < list_length(c.expectations); i++)
+	{
+		CheckOutcome *o = &c.outcomes[i];
 		Datum		values[10];
 		bool		nulls[10] = {0};
 
 		check_result_save(run.id, c.target, o);
-		if (!o->success && strcmp(o->expectation->severity, "error") == 0)
-		{
-			appendStringInfo(&failures, "%s%s", failed ? ", " : "", o->expectation->name);
-			failed++;
-		}
-		else if (!o->success)
-			warned++;
 
 		values[0] = CStringGetTextDatum(o->expectation->name);
 		values[1] = CStringGetTextDatum(o->expectation->kind);
@@ -187,14 +218,6 @@ sluice_check(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	run.rows = c.outcomes[0].element_count;
-	run_detail(&run, "expectations", psprintf("%d", list_length(c.expectations)));
-	run_detail(&run, "failed", psprintf("%d", failed));
-	run_detail(&run, "warned", psprintf("%d", warned));
-	(void) run_finish(&run, failed ? "failed" : "success",
-					  failed ? psprintf("%d of %d expectations failed on %s: %s", failed,
-										list_length(c.expectations), c.target, failures.data)
-					  : NULL);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -1,0 +1,118 @@
+-- The sluice demo: a small shop pulled from its HTTP API, modelled into marts, checked, traced.
+-- Run by scripts/demo against the fixture server on 127.0.0.1:18765; safe to run again.
+\set ON_ERROR_STOP on
+\set SHOW_CONTEXT never
+\pset footer off
+
+CREATE EXTENSION IF NOT EXISTS sluice;
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE SCHEMA IF NOT EXISTS marts;
+
+\echo
+\echo '== 1. Sources: three endpoints of the shop API, three pagination styles'
+SELECT name, target_schema || '.' || target_name AS target FROM sluice.create_source('shop_customers',
+  target => 'raw.customers',
+  description => 'Customers, 50 a page, page numbers until an empty page',
+  config => '{
+    "url": "http://127.0.0.1:18765/shop/customers",
+    "records_path": "$.data",
+    "pagination": {"type": "page_number", "param": "page", "page_size_param": "per_page", "page_size": 50},
+    "columns": [
+      {"name": "id", "type": "bigint"},
+      {"name": "name", "type": "text"},
+      {"name": "email", "type": "text"},
+      {"name": "country", "type": "text"},
+      {"name": "signed_up_at", "type": "timestamptz"}]}');
+
+SELECT name, target_schema || '.' || target_name AS target FROM sluice.create_source('shop_products',
+  target => 'raw.products',
+  description => 'The catalogue, one JSON array',
+  config => '{
+    "url": "http://127.0.0.1:18765/shop/products",
+    "columns": [
+      {"name": "sku", "type": "text"},
+      {"name": "name", "type": "text"},
+      {"name": "category", "type": "text"},
+      {"name": "price", "type": "numeric(10,2)"},
+      {"name": "active", "type": "boolean"}]}');
+
+SELECT name, target_schema || '.' || target_name AS target FROM sluice.create_source('shop_orders',
+  target => 'raw.orders',
+  description => 'Orders, following the next-page URL in each body',
+  config => '{
+    "url": "http://127.0.0.1:18765/shop/orders",
+    "records_path": "$.data",
+    "pagination": {"type": "next_url", "path": "$.next"},
+    "columns": [
+      {"name": "id", "type": "bigint"},
+      {"name": "customer_id", "type": "bigint", "path": "$.customer.id"},
+      {"name": "sku", "type": "text"},
+      {"name": "quantity", "type": "int"},
+      {"name": "ordered_at", "type": "timestamptz"},
+      {"name": "status", "type": "text"}]}');
+
+\echo
+\echo '== 2. Pull: each pull is one transaction, recorded in sluice.run'
+SELECT target, status, rows, details->>'pages' AS pages, bytes FROM sluice.pull('shop_customers');
+SELECT target, status, rows, details->>'pages' AS pages, bytes FROM sluice.pull('shop_products');
+SELECT target, status, rows, details->>'pages' AS pages, bytes FROM sluice.pull('shop_orders');
+
+\echo
+\echo '== 3. Models: staging views and mart tables; the order comes from the SQL itself'
+SELECT name, materialized, depends_on FROM sluice.create_model('staging.orders', $$
+    SELECT o.id AS order_id, o.customer_id, o.sku, o.quantity,
+           o.quantity * p.price AS amount, o.ordered_at, o.status
+    FROM raw.orders o
+    JOIN raw.products p USING (sku)
+$$, description => 'Orders priced from the catalogue');
+
+SELECT name, materialized, depends_on FROM sluice.create_model('staging.customers', $$
+    SELECT id AS customer_id, name, lower(email) AS email, country, signed_up_at
+    FROM raw.customers
+$$, description => 'Customers with normalised emails');
+
+SELECT name, materialized, depends_on FROM sluice.create_model('marts.daily_revenue', $$
+    SELECT date_trunc('day', ordered_at)::date AS day,
+           count(*) AS orders,
+           sum(amount) FILTER (WHERE status <> 'refunded') AS revenue
+    FROM staging.orders
+    GROUP BY 1
+$$, materialized => 'table', description => 'Revenue per day, refunds excluded');
+
+SELECT name, materialized, depends_on FROM sluice.create_model('marts.revenue_by_country', $$
+    SELECT c.country, count(DISTINCT o.customer_id) AS customers, sum(o.amount) AS revenue
+    FROM staging.orders o
+    JOIN staging.customers c USING (customer_id)
+    WHERE o.status <> 'refunded'
+    GROUP BY c.country
+$$, materialized => 'table', description => 'Paid revenue per customer country');
+
+CALL sluice.build();
+
+\echo
+\echo '== 4. Expectations and checks: the shop data is dirty on purpose'
+SELECT name FROM sluice.expect('raw.orders', 'not_null', 'customer_id');
+SELECT name FROM sluice.expect('raw.orders', 'unique', 'id');
+SELECT name FROM sluice.expect('staging.customers', 'unique', 'email', severity => 'warn');
+SELECT name FROM sluice.expect('marts.daily_revenue', 'not_null', 'revenue');
+
+SELECT expectation, success, unexpected_count, unexpected_percent, partial_unexpected_list
+FROM sluice.check('raw.orders');
+SELECT expectation, success, unexpected_count, partial_unexpected_list
+FROM sluice.check('staging.customers');
+SELECT expectation, success, unexpected_count FROM sluice.check('marts.daily_revenue');
+
+\echo
+\echo '== 5. The marts'
+SELECT * FROM marts.revenue_by_country ORDER BY revenue DESC;
+SELECT * FROM marts.daily_revenue ORDER BY day LIMIT 7;
+
+\echo
+\echo '== 6. Lineage: where marts.revenue_by_country comes from'
+SELECT depth, dataset, dataset_kind, feeds, via_kind, via_name
+FROM sluice.upstream('marts.revenue_by_country');
+
+\echo
+\echo '== 7. The run history'
+SELECT id, kind, target, status, rows, error FROM sluice.run ORDER BY id DESC LIMIT 12;

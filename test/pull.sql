@@ -1,0 +1,116 @@
+-- pgTAP: pulls against the fixture server: auth, secrets, faults, limits, atomicity.
+BEGIN;
+SELECT plan(23);
+
+CREATE SCHEMA tap_raw;
+CREATE TABLE tap_raw.items (id int PRIMARY KEY, name text);
+INSERT INTO tap_raw.items VALUES (100, 'kept');
+
+-- Bearer auth from a secret
+SELECT sluice.create_secret('tap_token', 's3cret-token');
+SELECT sluice.create_source('tap_bearer', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/bearer", "records_path": "$.data",
+  "auth": {"type": "bearer", "secret": "tap_token"}}');
+SELECT is((sluice.pull('tap_bearer')).status, 'success', 'bearer auth with a secret succeeds');
+SELECT results_eq('SELECT id, name FROM tap_raw.items', $$VALUES (1, 'ok')$$,
+                  'overwrite replaced the old rows with the pulled ones');
+
+-- API key in a header
+SELECT sluice.create_secret('tap_key', 'k3y-value');
+SELECT sluice.create_source('tap_apikey', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/apikey", "records_path": "$.data",
+  "auth": {"type": "api_key", "header": "X-Api-Key", "secret": "tap_key"}}');
+SELECT is((sluice.pull('tap_apikey')).rows, 1::bigint, 'api key auth loads the record');
+
+-- A wrong secret: 401, the table untouched, the secret nowhere in the error or the run
+SELECT sluice.create_secret('tap_token', 'wrong-token-value');
+SELECT throws_like($$SELECT sluice.pull('tap_bearer')$$, '%answered HTTP 401%',
+                   'a rejected token is an error naming the status');
+SELECT results_eq('SELECT id, name FROM tap_raw.items', $$VALUES (1, 'ok')$$,
+                  'a failed pull leaves the table as it was');
+SELECT is((SELECT status FROM sluice.run WHERE target = 'tap_bearer' ORDER BY id DESC LIMIT 1),
+          'failed', 'the failed pull is recorded as a failed run');
+SELECT is((SELECT count(*) FROM sluice.run
+           WHERE (error || details::text) LIKE '%wrong-token-value%'), 0::bigint,
+          'the secret value appears in no run record');
+
+-- The server echoes headers back: the body shown in an error is redacted
+SELECT sluice.create_secret('tap_echo', 'echo-secret-42');
+SELECT sluice.create_source('tap_echo', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/echo", "records_path": "$.nothing",
+  "headers": {"X-Token": {"secret": "tap_echo"}}}');
+SELECT throws_like($$SELECT sluice.pull('tap_echo')$$, '%records path%', 'absent records path');
+CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE m text; d text;
+BEGIN EXECUTE q; RETURN NULL;
+EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+  RETURN m || ' / ' || coalesce(d, '');
+END $$;
+SELECT sluice.create_source('tap_echo', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/status/418", "headers": {"X-Token": {"secret": "tap_echo"}}}');
+SELECT unlike(pg_temp.error_of($$SELECT sluice.pull('tap_echo')$$), '%echo-secret-42%',
+              'the error does not carry the secret');
+
+-- Secrets are not readable, and others' secrets are not usable
+CREATE ROLE tap_reader;
+GRANT USAGE ON SCHEMA tap_raw TO tap_reader;
+SET LOCAL ROLE tap_reader;
+SELECT throws_ok('SELECT value FROM sluice.secret', '42501', NULL,
+                 'a plain role cannot read sluice.secret');
+SELECT is((SELECT count(*) FROM sluice.secrets), 0::bigint, 'nor list others'' secrets');
+SELECT throws_ok($$SELECT sluice.pull('tap_bearer')$$, '42501', 'permission denied for source "tap_bearer"',
+                 'nor pull another role''s source');
+SELECT is((SELECT count(*) FROM sluice.source), 0::bigint, 'nor read their configuration');
+RESET ROLE;
+
+-- Faults: timeouts, size limit, redirects, connection refused
+SELECT sluice.create_source('tap_slow', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/slow?seconds=5", "records_path": "$.data"}');
+SET LOCAL sluice.http_timeout = 300;
+SELECT throws_ok($$SELECT sluice.pull('tap_slow')$$, '08006', NULL, 'a stalled server times out');
+RESET sluice.http_timeout;
+SET LOCAL statement_timeout = 300;
+SELECT throws_ok($$SELECT sluice.pull('tap_slow')$$, '57014', NULL,
+                 'statement_timeout stops a transfer in flight');
+RESET statement_timeout;
+SELECT is((SELECT error FROM sluice.run WHERE target = 'tap_slow' ORDER BY id DESC LIMIT 1),
+          'canceling statement due to statement timeout', 'the cancelled pull is recorded');
+
+SELECT sluice.create_source('tap_big', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/big?mb=3", "records_path": "$.data"}');
+SET LOCAL sluice.http_max_response_size = 1;
+SELECT throws_ok($$SELECT sluice.pull('tap_big')$$, '54000',
+                 'source "tap_big": response from http://127.0.0.1:18765/test/big?mb=3 is larger than sluice.http_max_response_size (1 MB)',
+                 'a body over the size limit is refused');
+RESET sluice.http_max_response_size;
+
+SELECT sluice.create_source('tap_redirect', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/redirect?to=http://127.0.0.1:18765/test/array"}');
+SELECT is((sluice.pull('tap_redirect')).rows, 3::bigint, 'an http redirect is followed');
+SELECT sluice.create_source('tap_redirect', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/redirect?to=file:///etc/passwd"}');
+SELECT throws_ok($$SELECT sluice.pull('tap_redirect')$$, '42501',
+                 'source "tap_redirect": URL scheme "file" is not allowed',
+                 'a redirect to file:// is refused');
+SET LOCAL sluice.http_max_redirects = 0;
+SELECT sluice.create_source('tap_redirect', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/redirect?to=http://127.0.0.1:18765/test/array"}');
+SELECT throws_ok($$SELECT sluice.pull('tap_redirect')$$, '54000', NULL, 'redirects are capped');
+RESET sluice.http_max_redirects;
+
+SET LOCAL sluice.allowed_hosts = 'example.com';
+SELECT throws_ok($$SELECT sluice.pull('tap_redirect')$$, '42501',
+                 'source "tap_redirect": host "127.0.0.1" is not in sluice.allowed_hosts',
+                 'sluice.allowed_hosts limits the hosts');
+RESET sluice.allowed_hosts;
+
+-- A record that does not convert fails the whole pull: nothing is half loaded
+CREATE TABLE tap_raw.strict (id int, price numeric NOT NULL);
+SELECT sluice.create_source('tap_strict', target => 'tap_raw.strict', config => '{
+  "url": "http://127.0.0.1:18765/test/mixed", "records_path": "$.data"}');
+SELECT throws_ok($$SELECT sluice.pull('tap_strict')$$, '23502', NULL,
+                 'a constraint violation fails the pull');
+SELECT is((SELECT count(*) FROM tap_raw.strict), 0::bigint, 'and loads none of the records');
+
+SELECT * FROM finish();
+ROLLBACK;
