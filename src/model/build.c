@@ -105,6 +105,8 @@ materialize(ModelBuild *b)
 		if (relkind != '\0' && (relkind != RELKIND_VIEW || !same_columns(relid, columns, true)))
 			drop_relation(b->target, relkind);
 		spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s", b->target, m->sql), SPI_OK_UTILITY);
+		/* CREATE VIEW checks no privileges: prove now that the owner can read every input. */
+		spi_exec(psprintf("SELECT * FROM %s LIMIT 0", b->target), SPI_OK_SELECT);
 		b->rows = -1;
 		return;
 	}
