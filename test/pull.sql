@@ -1,6 +1,6 @@
 -- pgTAP: pulls against the fixture server: auth, secrets, faults, limits, atomicity.
 BEGIN;
-SELECT plan(23);
+SELECT plan(26);
 
 CREATE SCHEMA tap_raw;
 CREATE TABLE tap_raw.items (id int PRIMARY KEY, name text);
@@ -47,9 +47,23 @@ EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCE
   RETURN m || ' / ' || coalesce(d, '');
 END $$;
 SELECT sluice.create_source('tap_echo', target => 'tap_raw.items', config => '{
-  "url": "http://127.0.0.1:18765/test/status/418", "headers": {"X-Token": {"secret": "tap_echo"}}}');
+  "url": "http://127.0.0.1:18765/test/echo?status=400", "headers": {"X-Token": {"secret": "tap_echo"}}}');
+SELECT alike(pg_temp.error_of($$SELECT sluice.pull('tap_echo')$$), '%"x-token": "[redacted]"%',
+             'the server echoed the header back, and the error shows it redacted');
 SELECT unalike(pg_temp.error_of($$SELECT sluice.pull('tap_echo')$$), '%echo-secret-42%',
-              'the error does not carry the secret');
+               'the error does not carry the secret');
+
+-- Basic auth and plain headers as the server receives them
+CREATE TABLE tap_raw.seen ("authorization" text, accept text, "x-token" text);
+SELECT sluice.create_secret('tap_pw', 'pa:ss');
+SELECT sluice.create_source('tap_basic', target => 'tap_raw.seen', config => '{
+  "url": "http://127.0.0.1:18765/test/echo", "records_path": "$.headers",
+  "headers": {"Accept": "application/json", "X-Token": {"secret": "tap_echo"}},
+  "auth": {"type": "basic", "username": "ann", "secret": "tap_pw"}}');
+SELECT is((sluice.pull('tap_basic')).rows, 1::bigint, 'an object at the records path is one record');
+SELECT results_eq($$SELECT "authorization", accept, "x-token" FROM tap_raw.seen$$,
+                  $$VALUES ('Basic ' || encode('ann:pa:ss', 'base64'), 'application/json', 'echo-secret-42')$$,
+                  'basic auth, a plain header and a secret header are sent');
 
 -- Secrets are not readable, and others' secrets are not usable
 CREATE ROLE tap_reader;

@@ -75,7 +75,7 @@ $$, description => 'Customers with normalised emails');
 SELECT name, materialized, depends_on FROM sluice.create_model('marts.daily_revenue', $$
     SELECT date_trunc('day', ordered_at)::date AS day,
            count(*) AS orders,
-           sum(amount) FILTER (WHERE status <> 'refunded') AS revenue
+           coalesce(sum(amount) FILTER (WHERE status <> 'refunded'), 0) AS revenue
     FROM staging.orders
     GROUP BY 1
 $$, materialized => 'table', description => 'Revenue per day, refunds excluded');

@@ -122,7 +122,7 @@ fail_on_status(Pull *p, const HttpResponse *r)
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("%s: %s answered HTTP %ld", p->who, p->last_url, r->status),
 			 errdetail("Response body: %s",
-					   redact_secrets(pnstrdup(r->body, Min(r->length, 200)), p->secrets)),
+					   redact_secrets(pnstrdup(r->body, Min(r->length, 500)), p->secrets)),
 			 hint ? errhint("%s", hint) : 0));
 }
 
