@@ -55,7 +55,7 @@ FROM raw.mixed ORDER BY id;
 -- Bad responses: clear errors, nothing loaded, the table as it was.
 SELECT name FROM sluice.create_source('broken', target => 'raw.letters', config => '{"url": "http://127.0.0.1:18765/test/status/404"}');
 SELECT sluice.pull('broken');
-SELECT name FROM sluice.create_source('broken', target => 'raw.letters', config => '{"url": "http://127.0.0.1:18765/test/status/500"}');
+SELECT name FROM sluice.create_source('broken', target => 'raw.letters', config => '{"url": "http://127.0.0.1:18765/test/status/500", "retry": {"max_attempts": 2, "initial_delay_ms": 10}}');
 SELECT sluice.pull('broken');
 SELECT name FROM sluice.create_source('broken', target => 'raw.letters', config => '{"url": "http://127.0.0.1:18765/test/notjson"}');
 SELECT sluice.pull('broken');

@@ -1,6 +1,6 @@
 -- pgTAP: pulls against the fixture server: auth, secrets, faults, limits, atomicity.
 BEGIN;
-SELECT plan(26);
+SELECT plan(31);
 
 CREATE SCHEMA tap_raw;
 CREATE TABLE tap_raw.items (id int PRIMARY KEY, name text);
@@ -122,6 +122,28 @@ SELECT throws_ok($$SELECT sluice.pull('tap_redirect')$$, '42501',
                  'source "tap_redirect": host "127.0.0.1" is not in sluice.allowed_hosts',
                  'sluice.allowed_hosts limits the hosts');
 RESET sluice.allowed_hosts;
+
+-- Retries: 5xx and 429 are tried again with backoff (Retry-After honoured), and recorded
+SELECT sluice.create_source('tap_flaky', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/flaky?key=tap1&fail=1&status=500", "records_path": "$.data",
+  "retry": {"initial_delay_ms": 50}}');
+SELECT is((SELECT status || ' ' || jsonb_array_length(details->'retries') FROM sluice.pull('tap_flaky')),
+          'success 1', 'a 500 then a success: the pull succeeds after one retry');
+SELECT sluice.create_source('tap_flaky', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/ratelimit?key=tap2&after=1", "records_path": "$.data"}');
+SELECT is((SELECT details->'retries'->0->>'wait_ms' FROM sluice.pull('tap_flaky')), '1000',
+          'a 429 waits for the Retry-After the server asked for');
+SELECT sluice.create_source('tap_flaky', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/flaky?key=tap3&fail=99&status=503", "records_path": "$.data",
+  "retry": {"max_attempts": 3, "initial_delay_ms": 20}}');
+SELECT throws_ok($$SELECT sluice.pull('tap_flaky')$$, '38000',
+                 'source "tap_flaky": http://127.0.0.1:18765/test/flaky?key=tap3&fail=99&status=503 answered HTTP 503 after 3 attempts',
+                 'a server that keeps failing fails the pull once the attempts are spent');
+SELECT is((SELECT jsonb_array_length(details->'retries') FROM sluice.run WHERE target = 'tap_flaky' ORDER BY id DESC LIMIT 1),
+          2, 'and the failed run records both retries with their reasons');
+SELECT sluice.create_source('tap_flaky', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/flaky?key=tap4&fail=1&status=404", "records_path": "$.data"}');
+SELECT throws_like($$SELECT sluice.pull('tap_flaky')$$, '%answered HTTP 404', 'a 404 is not retried');
 
 -- A record that does not convert fails the whole pull: nothing is half loaded
 CREATE TABLE tap_raw.strict (id int, price numeric NOT NULL);

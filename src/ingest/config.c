@@ -211,11 +211,33 @@ parse_auth(ConfigReader *r, json_t *a)
 	return h;
 }
 
+static void
+parse_retry(ConfigReader *r, json_t *retry, SourceConfig *cfg)
+{
+	static const char *const keys[] = {"max_attempts", "initial_delay_ms", "max_delay_ms", NULL};
+
+	cfg->retry_max_attempts = 4;
+	cfg->retry_initial_delay_ms = 500;
+	cfg->retry_max_delay_ms = 30000;
+	if (retry == NULL)
+		return;
+	if (!json_is_object(retry))
+		config_error(r, "\"retry\" must be an object",
+					 "For example: {\"max_attempts\": 5, \"initial_delay_ms\": 500}.");
+	only_keys(r, retry, "retry", keys);
+	cfg->retry_max_attempts = (int) integer_member(r, retry, "max_attempts", "retry",
+												   cfg->retry_max_attempts, 1);
+	cfg->retry_initial_delay_ms = (int) integer_member(r, retry, "initial_delay_ms", "retry",
+													   cfg->retry_initial_delay_ms, 0);
+	cfg->retry_max_delay_ms = (int) integer_member(r, retry, "max_delay_ms", "retry",
+												   cfg->retry_max_delay_ms, 0);
+}
+
 SourceConfig *
 source_config_parse(const char *source, const char *config_json)
 {
 	static const char *const keys[] = {"url", "records_path", "columns", "pagination",
-	"headers", "auth", NULL};
+	"headers", "auth", "retry", NULL};
 	ConfigReader r = {source, psprintf("source \"%s\"", source)};
 	SourceConfig *cfg = palloc0(sizeof(SourceConfig));
 	json_t	   *root = json_parse_body(config_json, strlen(config_json), r.who, "its config", NULL);
@@ -248,6 +270,7 @@ source_config_parse(const char *source, const char *config_json)
 	}
 	if (json_object_get(root, "auth"))
 		cfg->headers = lappend(cfg->headers, parse_auth(&r, json_object_get(root, "auth")));
+	parse_retry(&r, json_object_get(root, "retry"), cfg);
 	return cfg;
 }
 

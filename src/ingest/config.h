@@ -50,6 +50,9 @@ typedef struct SourceConfig
 	long		max_pages;
 	JsonPath   *next_path;
 	List	   *headers;		/* HeaderSpec, auth included */
+	int			retry_max_attempts;
+	int			retry_initial_delay_ms;
+	int			retry_max_delay_ms;
 } SourceConfig;
 
 /* Parses and validates; every error names the source. */

@@ -5,9 +5,13 @@
 
 #include <curl/curl.h>
 
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "ingest/http.h"
@@ -24,6 +28,10 @@ struct HttpClient
 	bool		too_large;
 	bool		out_of_memory;
 	const char *who;
+	int			max_attempts;
+	int			base_delay_ms;
+	int			max_delay_ms;
+	StringInfoData retries;		/* JSON objects, one per retry */
 	char		error[CURL_ERROR_SIZE];
 	MemoryContextCallback release;
 };
@@ -91,6 +99,10 @@ http_client_create(const char *who)
 		curl_ready = true;
 	}
 	c->who = pstrdup(who);
+	c->max_attempts = 4;
+	c->base_delay_ms = 500;
+	c->max_delay_ms = 30000;
+	initStringInfo(&c->retries);
 	c->max_bytes = (size_t) sluice_http_max_response_mb * 1024 * 1024;
 	c->curl = curl_easy_init();
 	if (c->curl == NULL)
@@ -113,6 +125,20 @@ http_client_create(const char *who)
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->error);
 	return c;
+}
+
+void
+http_client_set_retry(HttpClient *c, int max_attempts, int base_delay_ms, int max_delay_ms)
+{
+	c->max_attempts = max_attempts;
+	c->base_delay_ms = base_delay_ms;
+	c->max_delay_ms = max_delay_ms;
+}
+
+const char *
+http_client_retries(HttpClient *c)
+{
+	return c->retries.data;
 }
 
 void
@@ -250,9 +276,10 @@ http_url_with_param(const char *url, const char *name, const char *value)
 }
 
 static void
-report_transfer_error(HttpClient *c, const char *url, CURLcode rc)
+report_transfer_error(HttpClient *c, const char *url, CURLcode rc, int attempts)
 {
 	const char *shown = http_url_for_display(url, true);
+	const char *tries = attempts > 1 ? psprintf(" (%d attempts)", attempts) : "";
 
 	if (c->too_large)
 		ereport(ERROR,
@@ -266,22 +293,85 @@ report_transfer_error(HttpClient *c, const char *url, CURLcode rc)
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("%s: request to %s timed out", c->who, shown),
+				 errmsg("%s: request to %s timed out%s", c->who, shown, tries),
 				 errdetail("%s", c->error[0] ? c->error : curl_easy_strerror(rc)),
 				 errhint("sluice.http_timeout is %d ms; sluice.http_connect_timeout is %d ms.",
 						 sluice_http_timeout_ms, sluice_http_connect_timeout_ms)));
 	ereport(ERROR,
 			(errcode(ERRCODE_CONNECTION_FAILURE),
-			 errmsg("%s: could not fetch %s", c->who, shown),
+			 errmsg("%s: could not fetch %s%s", c->who, shown, tries),
 			 errdetail("%s", c->error[0] ? c->error : curl_easy_strerror(rc))));
 }
 
-void
-http_get(HttpClient *c, const char *url, HttpResponse *response)
+static bool
+transient_transport_error(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Sleeps for ms, waking for interrupts: a cancel during a backoff stops the pull at once. */
+static void
+backoff_sleep(long ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+
+		CHECK_FOR_INTERRUPTS();
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* The wait before retry number `attempt` (1-based): the server's word, or backoff with jitter. */
+static long
+retry_delay_ms(HttpClient *c, int attempt, bool server_said, curl_off_t retry_after_s)
+{
+	double		backoff = (double) c->base_delay_ms * (double) (1L << Min(attempt - 1, 20));
+
+	if (server_said)
+		return Min((long) retry_after_s * 1000L, (long) c->max_delay_ms);
+	backoff = Min(backoff, (double) c->max_delay_ms);
+	/* Half fixed, half random: spreads out clients that failed together. */
+	return (long) (backoff / 2 + pg_prng_double(&pg_global_prng_state) * backoff / 2);
+}
+
+static void
+note_retry(HttpClient *c, int attempt, const char *url, const char *reason, long wait_ms)
+{
+	if (c->retries.len > 0)
+		appendStringInfoString(&c->retries, ", ");
+	appendStringInfo(&c->retries, "{\"attempt\": %d, \"url\": ", attempt);
+	escape_json(&c->retries, http_url_for_display(url, true));
+	appendStringInfoString(&c->retries, ", \"reason\": ");
+	escape_json(&c->retries, reason);
+	appendStringInfo(&c->retries, ", \"wait_ms\": %ld}", wait_ms);
+}
+
+/* One request, following redirects; returns the transfer's result code. */
+static CURLcode
+perform(HttpClient *c, const char *url, long *status, char **final_url)
 {
 	char	   *current = pstrdup(url);
-	long		status = 0;
-	char	   *content_type = NULL;
 
 	for (int redirects = 0;; redirects++)
 	{
@@ -299,14 +389,15 @@ http_get(HttpClient *c, const char *url, HttpResponse *response)
 		rc = curl_easy_perform(c->curl);
 		pgstat_report_wait_end();
 		CHECK_FOR_INTERRUPTS();
+		*final_url = current;
 		if (rc != CURLE_OK)
-			report_transfer_error(c, current, rc);
+			return rc;
 
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-		if (status < 300 || status >= 400 ||
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+		if (*status < 300 || *status >= 400 ||
 			curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &location) != CURLE_OK ||
 			location == NULL)
-			break;
+			return CURLE_OK;
 		if (redirects >= sluice_http_max_redirects)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -315,9 +406,48 @@ http_get(HttpClient *c, const char *url, HttpResponse *response)
 					 errhint("Raise sluice.http_max_redirects, or point the source at the final URL.")));
 		current = pstrdup(location);
 	}
+}
+
+void
+http_get(HttpClient *c, const char *url, HttpResponse *response)
+{
+	long		status = 0;
+	char	   *content_type = NULL;
+	int			attempt;
+
+	for (attempt = 1;; attempt++)
+	{
+		char	   *final_url;
+		CURLcode	rc = perform(c, url, &status, &final_url);
+		curl_off_t	retry_after = 0;
+		bool		server_said;
+		char	   *reason;
+		long		wait_ms;
+
+		if (rc == CURLE_OK && status != 429 && status < 500)
+			break;
+		if (attempt >= c->max_attempts ||
+			(rc != CURLE_OK && (c->too_large || c->out_of_memory || !transient_transport_error(rc))))
+		{
+			if (rc != CURLE_OK)
+				report_transfer_error(c, final_url, rc, attempt);
+			break;				/* the caller reports the status */
+		}
+		server_said = rc == CURLE_OK &&
+			curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+			retry_after > 0;
+		reason = rc == CURLE_OK ? psprintf("HTTP %ld", status)
+			: pstrdup(c->error[0] ? c->error : curl_easy_strerror(rc));
+		wait_ms = retry_delay_ms(c, attempt, server_said, retry_after);
+		note_retry(c, attempt, final_url, reason, wait_ms);
+		ereport(DEBUG1, (errmsg("%s: retrying %s in %ld ms after %s", c->who,
+								http_url_for_display(final_url, true), wait_ms, reason)));
+		backoff_sleep(wait_ms);
+	}
 
 	curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &content_type);
 	response->status = status;
+	response->attempts = attempt;
 	response->body = c->body ? c->body : "";
 	response->length = c->length;
 	response->content_type = content_type;

@@ -14,6 +14,7 @@ typedef struct HttpClient HttpClient;
 typedef struct HttpResponse
 {
 	long		status;
+	int			attempts;		/* requests made for it, retries included */
 	const char *body;			/* owned by the client, valid until its next request */
 	size_t		length;
 	const char *content_type;	/* or NULL; owned by the client */
@@ -22,12 +23,24 @@ typedef struct HttpResponse
 /* `who` names the requester in error messages, e.g. 'source "orders"'. */
 extern HttpClient *http_client_create(const char *who);
 
+/*
+ * Retries: a request that fails to connect, times out, breaks off, or answers 429 or 5xx is tried
+ * again, up to max_attempts in all, after base_delay_ms doubled each time (at most max_delay_ms)
+ * with jitter, or after the server's Retry-After.  The default is 4 attempts, 500 ms, 30 s.
+ */
+extern void http_client_set_retry(HttpClient *client, int max_attempts, int base_delay_ms,
+								  int max_delay_ms);
+
+/* What the retries so far were, as JSON array members without brackets ("" when none). */
+extern const char *http_client_retries(HttpClient *client);
+
 /* Adds "Name: value" to every request; the value is never shown in messages. */
 extern void http_client_add_header(HttpClient *client, const char *name, const char *value);
 
 /*
- * GETs url, following redirects only to allowed http(s) URLs.  Errors on a transport failure,
- * a timeout, an oversized body or a cancel; any HTTP status is returned to the caller.
+ * GETs url, following redirects only to allowed http(s) URLs, retrying as set.  Errors on a
+ * transport failure or timeout that outlasts the retries, an oversized body or a cancel; any HTTP
+ * status is returned to the caller (a 429 or 5xx only once the retries are spent).
  */
 extern void http_get(HttpClient *client, const char *url, HttpResponse *response);
 

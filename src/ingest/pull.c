@@ -120,7 +120,10 @@ fail_on_status(Pull *p, const HttpResponse *r)
 		hint = "The server may be overloaded or failing; pull again later.";
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-			 errmsg("%s: %s answered HTTP %ld", p->who, p->last_url, r->status),
+			 r->attempts > 1
+			 ? errmsg("%s: %s answered HTTP %ld after %d attempts", p->who, p->last_url,
+					  r->status, r->attempts)
+			 : errmsg("%s: %s answered HTTP %ld", p->who, p->last_url, r->status),
 			 errdetail("Response body: %s",
 					   redact_secrets(pnstrdup(r->body, Min(r->length, 500)), p->secrets)),
 			 hint ? errhint("%s", hint) : 0));
@@ -282,6 +285,8 @@ pull_into_target(void *arg)
 	ListCell   *lc;
 
 	p->http = http_client_create(p->who);
+	http_client_set_retry(p->http, p->config->retry_max_attempts,
+						  p->config->retry_initial_delay_ms, p->config->retry_max_delay_ms);
 	add_headers(p);
 
 	role_switch_enter(&rs, p->source->owner, true, NULL);
@@ -341,6 +346,8 @@ sluice_pull(PG_FUNCTION_ARGS)
 	run.bytes = p.bytes;
 	run_detail(&run, "pages", psprintf("%ld", p.pages));
 	run_detail(&run, "records", psprintf(INT64_FORMAT, p.records));
+	if (p.http && http_client_retries(p.http)[0])
+		run_detail(&run, "retries", psprintf("[%s]", http_client_retries(p.http)));
 	if (p.last_url)
 	{
 		StringInfoData url;
