@@ -13,6 +13,9 @@ PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wextra -Werror \
                -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK   = -lcurl -ljansson
 
+# Rebuild objects when a header they include changes.
+autodepend  = yes
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

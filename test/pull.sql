@@ -1,6 +1,6 @@
 -- pgTAP: pulls against the fixture server: auth, secrets, faults, limits, atomicity.
 BEGIN;
-SELECT plan(31);
+SELECT plan(35);
 
 CREATE SCHEMA tap_raw;
 CREATE TABLE tap_raw.items (id int PRIMARY KEY, name text);
@@ -122,6 +122,31 @@ SELECT throws_ok($$SELECT sluice.pull('tap_redirect')$$, '42501',
                  'source "tap_redirect": host "127.0.0.1" is not in sluice.allowed_hosts',
                  'sluice.allowed_hosts limits the hosts');
 RESET sluice.allowed_hosts;
+
+-- POST with a JSON body, query parameters, and an API key in the query string
+CREATE TABLE tap_raw.echo (method text, body text, lang text, page text, api_key text);
+SELECT sluice.create_secret('tap_qkey', 'q s3cret&');
+SELECT sluice.create_source('tap_post', target => 'tap_raw.echo', config => '{
+  "url": "http://127.0.0.1:18765/test/echo?page=2", "method": "POST", "body": {"query": "x"},
+  "params": {"page": "9", "lang": "fr"},
+  "auth": {"type": "api_key", "param": "api_key", "secret": "tap_qkey"},
+  "columns": [{"name": "method", "type": "text"}, {"name": "body", "type": "text"},
+              {"name": "lang", "type": "text", "path": "$.query.lang"},
+              {"name": "page", "type": "text", "path": "$.query.page"},
+              {"name": "api_key", "type": "text", "path": "$.query.api_key"}]}');
+SELECT is((sluice.pull('tap_post')).status, 'success', 'a POST source pulls');
+SELECT results_eq($$SELECT method, body, lang, page, api_key FROM tap_raw.echo$$,
+                  $$VALUES ('POST', '{"query":"x"}', 'fr', '2', 'q s3cret&')$$,
+                  'the body is POSTed; params and the key are sent, a parameter in the URL wins');
+SELECT is((SELECT details->>'last_url' FROM sluice.run WHERE target = 'tap_post' ORDER BY id DESC LIMIT 1),
+          'http://127.0.0.1:18765/test/echo?page=2&lang=fr&api_key=[redacted]',
+          'the key is redacted from the URL the run records');
+SELECT sluice.create_source('tap_post', target => 'tap_raw.echo', config => '{
+  "url": "http://127.0.0.1:18765/test/status/404",
+  "auth": {"type": "api_key", "param": "api_key", "secret": "tap_qkey"}}');
+SELECT throws_ok($$SELECT sluice.pull('tap_post')$$, '38000',
+                 'source "tap_post": http://127.0.0.1:18765/test/status/404?api_key=[redacted] answered HTTP 404',
+                 'and from the error');
 
 -- Retries: 5xx and 429 are tried again with backoff (Retry-After honoured), and recorded
 SELECT sluice.create_source('tap_flaky', target => 'tap_raw.items', config => '{

@@ -163,7 +163,7 @@ parse_pagination(ConfigReader *r, json_t *p, SourceConfig *cfg)
 }
 
 static HeaderSpec *
-header_from_value(ConfigReader *r, const char *name, json_t *v)
+header_from_value(ConfigReader *r, const char *what, const char *name, json_t *v)
 {
 	HeaderSpec *h = palloc0(sizeof(HeaderSpec));
 
@@ -174,15 +174,32 @@ header_from_value(ConfigReader *r, const char *name, json_t *v)
 	else if (json_is_object(v) && json_object_size(v) == 1 && json_is_string(json_object_get(v, "secret")))
 		h->secret = pstrdup(json_string_value(json_object_get(v, "secret")));
 	else
-		config_error(r, psprintf("header \"%s\" must be a string or {\"secret\": \"name\"}", name),
+		config_error(r, psprintf("%s \"%s\" must be a string or {\"secret\": \"name\"}", what, name),
 					 NULL);
 	return h;
 }
 
-static HeaderSpec *
-parse_auth(ConfigReader *r, json_t *a)
+static List *
+parse_pairs(ConfigReader *r, json_t *pairs, const char *key, const char *what)
 {
-	static const char *const keys[] = {"type", "secret", "username", "header", NULL};
+	const char *name;
+	json_t	   *v;
+	List	   *result = NIL;
+
+	if (pairs == NULL)
+		return NIL;
+	if (!json_is_object(pairs))
+		config_error(r, psprintf("\"%s\" must be an object of names and values", key), NULL);
+	json_object_foreach(pairs, name, v)
+		result = lappend(result, header_from_value(r, what, name, v));
+	return result;
+}
+
+/* An API key goes in a header or a query parameter; other kinds of auth are headers. */
+static void
+parse_auth(ConfigReader *r, json_t *a, SourceConfig *cfg)
+{
+	static const char *const keys[] = {"type", "secret", "username", "header", "param", NULL};
 	HeaderSpec *h = palloc0(sizeof(HeaderSpec));
 	char	   *type;
 
@@ -202,13 +219,23 @@ parse_auth(ConfigReader *r, json_t *a)
 	}
 	else if (strcmp(type, "api_key") == 0)
 	{
+		char	   *param = string_member(r, a, "param", "auth", false);
+
 		h->kind = HEADER_PLAIN;
-		h->name = string_member(r, a, "header", "auth", true);
+		h->name = param ? param : string_member(r, a, "header", "auth", false);
+		if (h->name == NULL || (param && json_object_get(a, "header")))
+			config_error(r, "an api_key auth needs either \"header\" or \"param\"",
+						 "For example: {\"type\": \"api_key\", \"header\": \"X-Api-Key\", \"secret\": \"key\"}.");
+		if (param)
+		{
+			cfg->params = lappend(cfg->params, h);
+			return;
+		}
 	}
 	else
 		config_error(r, psprintf("unknown auth type \"%s\"", type),
 					 "Known types: bearer, basic, api_key.");
-	return h;
+	cfg->headers = lappend(cfg->headers, h);
 }
 
 static void
@@ -236,12 +263,11 @@ parse_retry(ConfigReader *r, json_t *retry, SourceConfig *cfg)
 SourceConfig *
 source_config_parse(const char *source, const char *config_json)
 {
-	static const char *const keys[] = {"url", "records_path", "columns", "pagination",
-	"headers", "auth", "retry", NULL};
+	static const char *const keys[] = {"url", "method", "params", "body", "records_path", "columns",
+	"pagination", "headers", "auth", "retry", NULL};
 	ConfigReader r = {source, psprintf("source \"%s\"", source)};
 	SourceConfig *cfg = palloc0(sizeof(SourceConfig));
 	json_t	   *root = json_parse_body(config_json, strlen(config_json), r.who, "its config", NULL);
-	json_t	   *headers;
 	char	   *records_path;
 
 	if (!json_is_object(root))
@@ -257,19 +283,27 @@ source_config_parse(const char *source, const char *config_json)
 		cfg->columns = parse_columns(&r, json_object_get(root, "columns"));
 	parse_pagination(&r, json_object_get(root, "pagination"), cfg);
 
-	headers = json_object_get(root, "headers");
-	if (headers)
+	cfg->method = string_member(&r, root, "method", "config", false);
+	if (cfg->method == NULL)
+		cfg->method = "GET";
+	if (strcmp(cfg->method, "GET") != 0 && strcmp(cfg->method, "POST") != 0)
+		config_error(&r, psprintf("unknown method \"%s\"", cfg->method), "Use GET or POST.");
+	if (json_object_get(root, "body"))
 	{
-		const char *name;
-		json_t	   *v;
+		char	   *body;
 
-		if (!json_is_object(headers))
-			config_error(&r, "\"headers\" must be an object of header names and values", NULL);
-		json_object_foreach(headers, name, v)
-			cfg->headers = lappend(cfg->headers, header_from_value(&r, name, v));
+		if (strcmp(cfg->method, "POST") != 0)
+			config_error(&r, "a \"body\" needs \"method\": \"POST\"", NULL);
+		body = json_dumps(json_object_get(root, "body"), JSON_COMPACT | JSON_ENCODE_ANY);
+		if (body == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		cfg->body = pstrdup(body);
+		free(body);
 	}
+	cfg->params = parse_pairs(&r, json_object_get(root, "params"), "params", "param");
+	cfg->headers = parse_pairs(&r, json_object_get(root, "headers"), "headers", "header");
 	if (json_object_get(root, "auth"))
-		cfg->headers = lappend(cfg->headers, parse_auth(&r, json_object_get(root, "auth")));
+		parse_auth(&r, json_object_get(root, "auth"), cfg);
 	parse_retry(&r, json_object_get(root, "retry"), cfg);
 	return cfg;
 }

@@ -49,6 +49,9 @@ typedef struct SourceConfig
 	long		page_size;
 	long		max_pages;
 	JsonPath   *next_path;
+	char	   *method;			/* GET or POST */
+	char	   *body;			/* JSON text sent with POST, or NULL */
+	List	   *params;			/* HeaderSpec (PLAIN) added to every request's query string */
 	List	   *headers;		/* HeaderSpec, auth included */
 	int			retry_max_attempts;
 	int			retry_initial_delay_ms;

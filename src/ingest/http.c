@@ -16,6 +16,7 @@
 
 #include "ingest/http.h"
 #include "sluice.h"
+#include "util/redact.h"
 
 struct HttpClient
 {
@@ -32,6 +33,7 @@ struct HttpClient
 	int			base_delay_ms;
 	int			max_delay_ms;
 	StringInfoData retries;		/* JSON objects, one per retry */
+	List	   *secrets;		/* values never to show */
 	char		error[CURL_ERROR_SIZE];
 	MemoryContextCallback release;
 };
@@ -139,6 +141,47 @@ const char *
 http_client_retries(HttpClient *c)
 {
 	return c->retries.data;
+}
+
+void
+http_client_set_json_body(HttpClient *c, const char *body)
+{
+	curl_easy_setopt(c->curl, CURLOPT_COPYPOSTFIELDS, body);
+	http_client_add_header(c, "Content-Type", "application/json");
+}
+
+void
+http_client_add_secret(HttpClient *c, const char *secret)
+{
+	char	   *escaped = curl_easy_escape(c->curl, secret, 0);
+
+	c->secrets = lappend(c->secrets, pstrdup(secret));
+	if (escaped)
+	{
+		/* A query string may spell a space %20 or, as sluice's own parameters do, +. */
+		StringInfoData plus;
+
+		initStringInfo(&plus);
+		for (const char *e = escaped; *e; e++)
+		{
+			if (strncmp(e, "%20", 3) == 0)
+			{
+				appendStringInfoChar(&plus, '+');
+				e += 2;
+			}
+			else
+				appendStringInfoChar(&plus, *e);
+		}
+		c->secrets = lappend(c->secrets, pstrdup(escaped));
+		c->secrets = lappend(c->secrets, plus.data);
+		curl_free(escaped);
+	}
+}
+
+char *
+http_client_shown_url(HttpClient *c, const char *url)
+{
+	return redact_secrets(http_url_for_display(url, true), c->secrets);
 }
 
 void
@@ -264,11 +307,40 @@ http_url_for_display(const char *url, bool keep_query)
 	return shown ? shown : pstrdup("(unparsable URL)");
 }
 
-char *
-http_url_with_param(const char *url, const char *name, const char *value)
+/* Whether the query string of url has a parameter called name. */
+static bool
+has_param(const char *url, const char *name)
 {
-	char	   *pair = psprintf("%s=%s", name, value);
-	char	   *result = url_rewritten(url, false, false, pair);
+	CURLU	   *u = curl_url();
+	char	   *query = NULL;
+	bool		found = false;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query)
+	{
+		size_t		len = strlen(name);
+
+		for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+			if (strncmp(p, name, len) == 0 && (p[len] == '=' || p[len] == '&' || p[len] == '\0'))
+				found = true;
+	}
+	curl_free(query);
+	curl_url_cleanup(u);
+	return found;
+}
+
+char *
+http_url_with_param(const char *url, const char *name, const char *value, bool only_if_absent)
+{
+	char	   *pair;
+	char	   *result;
+
+	if (only_if_absent && has_param(url, name))
+		return pstrdup(url);
+	pair = psprintf("%s=%s", name, value);
+	result = url_rewritten(url, false, false, pair);
 
 	if (result == NULL)
 		http_check_url("request", url);	/* raises the clear error */
@@ -278,7 +350,7 @@ http_url_with_param(const char *url, const char *name, const char *value)
 static void
 report_transfer_error(HttpClient *c, const char *url, CURLcode rc, int attempts)
 {
-	const char *shown = http_url_for_display(url, true);
+	const char *shown = http_client_shown_url(c, url);
 	const char *tries = attempts > 1 ? psprintf(" (%d attempts)", attempts) : "";
 
 	if (c->too_large)
@@ -361,7 +433,7 @@ note_retry(HttpClient *c, int attempt, const char *url, const char *reason, long
 	if (c->retries.len > 0)
 		appendStringInfoString(&c->retries, ", ");
 	appendStringInfo(&c->retries, "{\"attempt\": %d, \"url\": ", attempt);
-	escape_json(&c->retries, http_url_for_display(url, true));
+	escape_json(&c->retries, http_client_shown_url(c, url));
 	appendStringInfoString(&c->retries, ", \"reason\": ");
 	escape_json(&c->retries, reason);
 	appendStringInfo(&c->retries, ", \"wait_ms\": %ld}", wait_ms);
@@ -402,7 +474,7 @@ perform(HttpClient *c, const char *url, long *status, char **final_url)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("%s: more than %d redirects from %s", c->who,
-							sluice_http_max_redirects, http_url_for_display(url, true)),
+							sluice_http_max_redirects, http_client_shown_url(c, url)),
 					 errhint("Raise sluice.http_max_redirects, or point the source at the final URL.")));
 		current = pstrdup(location);
 	}
@@ -441,7 +513,7 @@ http_get(HttpClient *c, const char *url, HttpResponse *response)
 		wait_ms = retry_delay_ms(c, attempt, server_said, retry_after);
 		note_retry(c, attempt, final_url, reason, wait_ms);
 		ereport(DEBUG1, (errmsg("%s: retrying %s in %ld ms after %s", c->who,
-								http_url_for_display(final_url, true), wait_ms, reason)));
+								http_client_shown_url(c, final_url), wait_ms, reason)));
 		backoff_sleep(wait_ms);
 	}
 

@@ -34,6 +34,15 @@ extern void http_client_set_retry(HttpClient *client, int max_attempts, int base
 /* What the retries so far were, as JSON array members without brackets ("" when none). */
 extern const char *http_client_retries(HttpClient *client);
 
+/* Sends every request as a POST of this JSON body. */
+extern void http_client_set_json_body(HttpClient *client, const char *body);
+
+/* A value to keep out of every URL and message the client shows (as is and URL-encoded). */
+extern void http_client_add_secret(HttpClient *client, const char *secret);
+
+/* url as the client may show it: no credentials and no secret values. */
+extern char *http_client_shown_url(HttpClient *client, const char *url);
+
 /* Adds "Name: value" to every request; the value is never shown in messages. */
 extern void http_client_add_header(HttpClient *client, const char *name, const char *value);
 
@@ -50,7 +59,9 @@ extern void http_check_url(const char *who, const char *url);
 /* The URL as it may be shown: without user name and password, and without the query if asked. */
 extern char *http_url_for_display(const char *url, bool keep_query);
 
-/* url with name=value appended to its query string. */
-extern char *http_url_with_param(const char *url, const char *name, const char *value);
+/* url with name=value appended to its query string (URL-encoded), unless only_if_absent and
+ * the query already names it. */
+extern char *http_url_with_param(const char *url, const char *name, const char *value,
+								 bool only_if_absent);
 
 #endif

@@ -35,6 +35,7 @@ typedef struct Pull
 	char	   *target;			/* quoted qualified name */
 	HttpClient *http;
 	List	   *secrets;		/* values to keep out of messages */
+	List	   *params;			/* HeaderSpec with the values resolved */
 	List	   *columns;		/* ColumnSpec of the columns loaded */
 	MemoryContext pull_context; /* lives as long as the pull */
 	MemoryContext page_context; /* reset for every page */
@@ -62,45 +63,77 @@ basic_credentials(const char *username, const char *password)
 	return encoded;
 }
 
-/* Headers with their secrets filled in; the secret values are remembered for redaction. */
+/* The value of a header or parameter; a secret's value is remembered, to be kept out of sight. */
+static char *
+resolved_value(Pull *p, HeaderSpec *h)
+{
+	char	   *value;
+
+	if (h->secret == NULL)
+		return h->value;
+	value = secret_value_for(h->secret, p->source->owner, "source", p->source->name);
+	p->secrets = lappend(p->secrets, value);
+	http_client_add_secret(p->http, value);
+	return value;
+}
+
+/* Sets up the client's request: method, body, headers with their secrets filled in. */
 static void
-add_headers(Pull *p)
+prepare_requests(Pull *p)
 {
 	ListCell   *lc;
 
+	if (strcmp(p->config->method, "POST") == 0)
+		http_client_set_json_body(p->http, p->config->body ? p->config->body : "");
 	foreach(lc, p->config->headers)
 	{
 		HeaderSpec *h = lfirst(lc);
-		char	   *value = h->value;
+		char	   *value = resolved_value(p, h);
 
-		if (h->secret)
-		{
-			value = secret_value_for(h->secret, p->source->owner, "source", p->source->name);
-			p->secrets = lappend(p->secrets, value);
-		}
 		if (h->kind == HEADER_BEARER)
 			value = psprintf("Bearer %s", value);
 		else if (h->kind == HEADER_BASIC)
 		{
-			value = psprintf("Basic %s", basic_credentials(h->username, value));
-			p->secrets = lappend(p->secrets, value + strlen("Basic "));
+			value = basic_credentials(h->username, value);
+			p->secrets = lappend(p->secrets, value);
+			http_client_add_secret(p->http, value);
+			value = psprintf("Basic %s", value);
 		}
 		http_client_add_header(p->http, h->name, value);
 	}
+	foreach(lc, p->config->params)
+	{
+		HeaderSpec *param = lfirst(lc);
+		HeaderSpec *resolved = palloc(sizeof(HeaderSpec));
+
+		*resolved = *param;
+		resolved->value = resolved_value(p, param);
+		p->params = lappend(p->params, resolved);
+	}
 }
 
+/* The URL of the next page, with the configured query parameters. */
 static char *
 page_url(Pull *p)
 {
 	SourceConfig *cfg = p->config;
 	char	   *url = p->next_url;
+	ListCell   *lc;
 
 	if (cfg->pagination == PAGINATE_PAGE_NUMBER)
 	{
 		url = http_url_with_param(cfg->url, cfg->page_param,
-								  psprintf("%ld", cfg->page_start + p->pages));
+								  psprintf("%ld", cfg->page_start + p->pages), false);
 		if (cfg->page_size_param)
-			url = http_url_with_param(url, cfg->page_size_param, psprintf("%ld", cfg->page_size));
+			url = http_url_with_param(url, cfg->page_size_param,
+									  psprintf("%ld", cfg->page_size), false);
+	}
+	/* A next-page URL from the server may carry them already. */
+	foreach(lc, p->params)
+	{
+		HeaderSpec *param = lfirst(lc);
+
+		url = http_url_with_param(url, param->name, param->value, true);
 	}
 	return url;
 }
@@ -173,7 +206,7 @@ produce_page(void *arg, StringInfo out)
 	MemoryContextReset(p->page_context);
 	outer = MemoryContextSwitchTo(p->page_context);
 
-	p->last_url = MemoryContextStrdup(p->pull_context, http_url_for_display(url, true));
+	p->last_url = MemoryContextStrdup(p->pull_context, http_client_shown_url(p->http, url));
 	http_get(p->http, url, &response);
 	fail_on_status(p, &response);
 	root = json_parse_body(response.body, response.length, p->who,
@@ -287,7 +320,7 @@ pull_into_target(void *arg)
 	p->http = http_client_create(p->who);
 	http_client_set_retry(p->http, p->config->retry_max_attempts,
 						  p->config->retry_initial_delay_ms, p->config->retry_max_delay_ms);
-	add_headers(p);
+	prepare_requests(p);
 
 	role_switch_enter(&rs, p->source->owner, true, NULL);
 
