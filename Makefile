@@ -14,7 +14,7 @@ PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wextra -Werror \
 SHLIB_LINK   = -lcurl -ljansson
 
 # Rebuild objects when a header they include changes.
-autodepend  = yes
+override autodepend = yes
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
