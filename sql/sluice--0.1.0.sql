@@ -373,6 +373,16 @@ AS 'MODULE_PATHNAME', 'sluice_pull' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION sluice.pull(text) IS
     'fetch a source into its target table in this transaction; returns the run record';
 
+CREATE FUNCTION sluice._pull_progress(
+    OUT pid integer, OUT run_id bigint, OUT source text, OUT started_at timestamptz,
+    OUT pages bigint, OUT records bigint, OUT bytes bigint, OUT current_url text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_pull_progress' LANGUAGE C VOLATILE;
+
+CREATE VIEW sluice.pull_progress AS SELECT * FROM sluice._pull_progress();
+COMMENT ON VIEW sluice.pull_progress IS
+    'pulls running now (sources of roles you belong to): pages and records so far, the URL in flight';
+GRANT SELECT ON sluice.pull_progress TO PUBLIC;
+
 -------------------------------------------------------------------------------------------------
 -- Models
 -------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 /*
- * sluice.c: module entry point: the settings users can change, nothing else.
+ * sluice.c: module entry point: the settings users can change and, when preloaded, the shared
+ * memory sluice asks for.
  */
 #include "postgres.h"
 
@@ -9,6 +10,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "ingest/progress.h"
 #include "sluice.h"
 
 PG_MODULE_MAGIC;
@@ -46,4 +48,7 @@ _PG_init(void)
 							   &sluice_allowed_hosts, "",
 							   PGC_SUSET, GUC_LIST_INPUT, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sluice");
+
+	if (process_shared_preload_libraries_in_progress)
+		progress_shmem_init();
 }

@@ -22,6 +22,7 @@
 #include "ingest/http.h"
 #include "ingest/json_records.h"
 #include "ingest/load.h"
+#include "ingest/progress.h"
 #include "util/redact.h"
 #include "util/role.h"
 
@@ -207,6 +208,7 @@ produce_page(void *arg, StringInfo out)
 	outer = MemoryContextSwitchTo(p->page_context);
 
 	p->last_url = MemoryContextStrdup(p->pull_context, http_client_shown_url(p->http, url));
+	progress_update(p->pages, p->records, p->bytes, p->last_url);
 	http_get(p->http, url, &response);
 	fail_on_status(p, &response);
 	root = json_parse_body(response.body, response.length, p->who,
@@ -242,6 +244,7 @@ produce_page(void *arg, StringInfo out)
 	p->pages++;
 	p->records += count;
 	p->bytes += response.length;
+	progress_update(p->pages, p->records, p->bytes, NULL);
 
 	/* Where the next page is, if anywhere. */
 	switch (cfg->pagination)
@@ -374,7 +377,9 @@ sluice_pull(PG_FUNCTION_ARGS)
 										   ALLOCSET_DEFAULT_SIZES);
 	run_begin(&run, "pull", p.source->name, p.source->owner);
 
+	progress_start(run.id, p.source->name, p.source->owner);
 	error = run_guarded(pull_into_target, &p);
+	progress_end();
 	run.rows = (int64) p.rows;
 	run.bytes = p.bytes;
 	run_detail(&run, "pages", psprintf("%ld", p.pages));
