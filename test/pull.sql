@@ -1,6 +1,6 @@
 -- pgTAP: pulls against the fixture server: auth, secrets, faults, limits, atomicity.
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 
 CREATE SCHEMA tap_raw;
 CREATE TABLE tap_raw.items (id int PRIMARY KEY, name text);
@@ -147,6 +147,12 @@ SELECT sluice.create_source('tap_post', target => 'tap_raw.echo', config => '{
 SELECT throws_ok($$SELECT sluice.pull('tap_post')$$, '38000',
                  'source "tap_post": http://127.0.0.1:18765/test/status/404?api_key=[redacted] answered HTTP 404',
                  'and from the error');
+
+-- Compressed responses
+SELECT sluice.create_source('tap_gzip', target => 'tap_raw.items', config => '{
+  "url": "http://127.0.0.1:18765/test/gzip", "records_path": "$.data"}');
+SELECT is((sluice.pull('tap_gzip')).rows, 1000::bigint,
+          'gzip is asked for and a gzip response is decompressed (the server refuses plain clients)');
 
 -- Retries: 5xx and 429 are tried again with backoff (Retry-After honoured), and recorded
 SELECT sluice.create_source('tap_flaky', target => 'tap_raw.items', config => '{
