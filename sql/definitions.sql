@@ -29,7 +29,12 @@ SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h
 SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id"}]}');
 SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [], "pagination": {"type": "cursor"}}');
 SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "pagination": {"type": "scroll"}}');
+SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "pagination": {"type": "offset"}}');
 SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "auth": {"type": "bearer"}}');
+SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "auth": {"type": "api_key", "secret": "k"}}');
+SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "body": {"q": 1}}');
+SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "method": "DELETE"}');
+SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "retry": {"max_attempts": 0}}');
 SELECT sluice.create_source('s', target => 'raw.x', config => '{"url": "http://h/", "columns": [{"name": "id", "type": "int"}], "headers": {"X-A": 1}}');
 SELECT count(*) FROM sluice.source WHERE name = 's';
 

@@ -35,6 +35,35 @@ SELECT name FROM sluice.create_source('chain', target => 'raw.chain', config => 
   "columns": [{"name": "id", "type": "int"}]}');
 SELECT rows, details->'pages' AS pages FROM sluice.pull('chain');
 
+-- Offset and limit, until a short page.
+SELECT name FROM sluice.create_source('offsets', target => 'raw.offsets', config => '{
+  "url": "http://127.0.0.1:18765/test/offset", "records_path": "$.data",
+  "pagination": {"type": "offset", "page_size_param": "limit", "page_size": 5},
+  "columns": [{"name": "id", "type": "int"}]}');
+SELECT rows, details->'pages' AS pages, details->>'last_url' AS last_url FROM sluice.pull('offsets');
+
+-- A cursor token read from each body.
+SELECT name FROM sluice.create_source('cursors', target => 'raw.cursors', config => '{
+  "url": "http://127.0.0.1:18765/test/cursor", "records_path": "$.data",
+  "pagination": {"type": "cursor", "param": "cursor", "path": "$.meta.next_cursor"},
+  "columns": [{"name": "id", "type": "int"}]}');
+SELECT rows, details->'pages' AS pages, details->>'last_url' AS last_url FROM sluice.pull('cursors');
+SELECT array_agg(id ORDER BY id) FROM raw.cursors;
+
+-- RFC 8288 Link: rel="next" headers, relative targets resolved.
+SELECT name FROM sluice.create_source('links', target => 'raw.links', config => '{
+  "url": "http://127.0.0.1:18765/test/link", "records_path": "$.data",
+  "pagination": {"type": "link_header"},
+  "columns": [{"name": "id", "type": "int"}]}');
+SELECT rows, details->'pages' AS pages, details->>'last_url' AS last_url FROM sluice.pull('links');
+
+-- A page cap stops any style.
+SELECT name FROM sluice.create_source('links', target => 'raw.links', config => '{
+  "url": "http://127.0.0.1:18765/test/link", "records_path": "$.data",
+  "pagination": {"type": "link_header", "max_pages": 2},
+  "columns": [{"name": "id", "type": "int"}]}');
+SELECT rows, details->'pages' AS pages FROM sluice.pull('links');
+
 -- Types, nesting, escapes, nulls and missing members, converted by PostgreSQL's input functions.
 SELECT name FROM sluice.create_source('mixed', target => 'raw.mixed', config => '{
   "url": "http://127.0.0.1:18765/test/mixed",

@@ -140,25 +140,38 @@ parse_pagination(ConfigReader *r, json_t *p, SourceConfig *cfg)
 		cfg->pagination = PAGINATE_NONE;
 	else if (strcmp(type, "page_number") == 0)
 		cfg->pagination = PAGINATE_PAGE_NUMBER;
+	else if (strcmp(type, "offset") == 0)
+		cfg->pagination = PAGINATE_OFFSET;
+	else if (strcmp(type, "cursor") == 0)
+		cfg->pagination = PAGINATE_CURSOR;
 	else if (strcmp(type, "next_url") == 0)
 		cfg->pagination = PAGINATE_NEXT_URL;
+	else if (strcmp(type, "link_header") == 0)
+		cfg->pagination = PAGINATE_LINK_HEADER;
 	else
 		config_error(r, psprintf("unknown pagination type \"%s\"", type),
-					 "Known types: none, page_number, next_url.");
+					 "Known types: none, page_number, offset, cursor, next_url, link_header.");
 	cfg->page_param = string_member(r, p, "param", "pagination", false);
 	if (cfg->page_param == NULL)
-		cfg->page_param = "page";
-	cfg->page_start = integer_member(r, p, "start", "pagination", 1, 0);
+		cfg->page_param = cfg->pagination == PAGINATE_OFFSET ? "offset" :
+			cfg->pagination == PAGINATE_CURSOR ? "cursor" : "page";
+	cfg->page_start = integer_member(r, p, "start", "pagination",
+									 cfg->pagination == PAGINATE_OFFSET ? 0 : 1, 0);
 	cfg->page_size_param = string_member(r, p, "page_size_param", "pagination", false);
 	cfg->page_size = integer_member(r, p, "page_size", "pagination", 0, 1);
 	if ((cfg->page_size_param == NULL) != (cfg->page_size == 0))
 		config_error(r, "pagination needs both \"page_size_param\" and \"page_size\", or neither", NULL);
+	if (cfg->pagination == PAGINATE_OFFSET && cfg->page_size == 0)
+		config_error(r, "offset pagination needs \"page_size\" and \"page_size_param\"",
+					 "For example: {\"type\": \"offset\", \"page_size_param\": \"limit\", \"page_size\": 100}.");
 	cfg->max_pages = integer_member(r, p, "max_pages", "pagination", 1000, 1);
-	if (cfg->pagination == PAGINATE_NEXT_URL)
+	if (cfg->pagination == PAGINATE_NEXT_URL || cfg->pagination == PAGINATE_CURSOR)
 	{
 		char	   *path = string_member(r, p, "path", "pagination", false);
 
-		cfg->next_path = json_path_parse(path ? path : "$.next", r->who);
+		cfg->next_path = json_path_parse(path ? path :
+										 cfg->pagination == PAGINATE_CURSOR ? "$.next_cursor" : "$.next",
+										 r->who);
 	}
 }
 

@@ -11,7 +11,10 @@ typedef enum PaginationKind
 {
 	PAGINATE_NONE,
 	PAGINATE_PAGE_NUMBER,		/* ?page=N, N counting up from start */
-	PAGINATE_NEXT_URL			/* the next page's URL is read from the body */
+	PAGINATE_OFFSET,			/* ?offset=N, N growing by the page size */
+	PAGINATE_CURSOR,			/* ?cursor=T, T read from the previous body */
+	PAGINATE_NEXT_URL,			/* the next page's URL is read from the body */
+	PAGINATE_LINK_HEADER		/* the next page's URL is the Link header's rel="next" */
 } PaginationKind;
 
 typedef struct ColumnSpec
@@ -48,7 +51,7 @@ typedef struct SourceConfig
 	char	   *page_size_param;
 	long		page_size;
 	long		max_pages;
-	JsonPath   *next_path;
+	JsonPath   *next_path;		/* next_url: the URL; cursor: the token */
 	char	   *method;			/* GET or POST */
 	char	   *body;			/* JSON text sent with POST, or NULL */
 	List	   *params;			/* HeaderSpec (PLAIN) added to every request's query string */

@@ -480,6 +480,65 @@ perform(HttpClient *c, const char *url, long *status, char **final_url)
 	}
 }
 
+/* url resolved against base, as a browser resolves a relative link. */
+static char *
+resolve_url(const char *base, const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *out = NULL;
+	char	   *result = NULL;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+		curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+		result = pstrdup(out);
+	curl_free(out);
+	curl_url_cleanup(u);
+	return result;
+}
+
+/* The target of the RFC 8288 link with rel="next" in the response's Link headers, or NULL. */
+static char *
+link_next(HttpClient *c, const char *request_url)
+{
+	struct curl_header *h;
+	size_t		amount;
+
+	if (curl_easy_header(c->curl, "Link", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return NULL;
+	amount = h->amount;
+	for (size_t i = 0; i < amount; i++)
+	{
+		char	   *links;
+		char	   *save;
+
+		if (curl_easy_header(c->curl, "Link", i, CURLH_HEADER, -1, &h) != CURLHE_OK)
+			break;
+		links = pstrdup(h->value);
+		/* Each link: <target>; param; param, ... */
+		for (char *link = strtok_r(links, ",", &save); link; link = strtok_r(NULL, ",", &save))
+		{
+			char	   *open = strchr(link, '<');
+			char	   *close = open ? strchr(open, '>') : NULL;
+			char	   *rel = close ? strstr(close, "rel=") : NULL;
+
+			if (rel == NULL)
+				continue;
+			rel += 4;
+			if (*rel == '"')
+				rel++;
+			/* rel may list several relation types: rel="next last" */
+			for (char *t = rel; *t && *t != '"' && *t != ';'; t++)
+				if ((t == rel || t[-1] == ' ') && strncmp(t, "next", 4) == 0 &&
+					(t[4] == '"' || t[4] == ' ' || t[4] == ';' || t[4] == '\0'))
+					return resolve_url(request_url, pnstrdup(open + 1, close - open - 1));
+		}
+	}
+	return NULL;
+}
+
 void
 http_get(HttpClient *c, const char *url, HttpResponse *response)
 {
@@ -487,9 +546,10 @@ http_get(HttpClient *c, const char *url, HttpResponse *response)
 	char	   *content_type = NULL;
 	int			attempt;
 
+	char	   *final_url = NULL;
+
 	for (attempt = 1;; attempt++)
 	{
-		char	   *final_url;
 		CURLcode	rc = perform(c, url, &status, &final_url);
 		curl_off_t	retry_after = 0;
 		bool		server_said;
@@ -523,4 +583,5 @@ http_get(HttpClient *c, const char *url, HttpResponse *response)
 	response->body = c->body ? c->body : "";
 	response->length = c->length;
 	response->content_type = content_type;
+	response->link_next = link_next(c, final_url);
 }

@@ -18,6 +18,7 @@ typedef struct HttpResponse
 	const char *body;			/* owned by the client, valid until its next request */
 	size_t		length;
 	const char *content_type;	/* or NULL; owned by the client */
+	char	   *link_next;		/* the Link header's rel="next" URL, made absolute, or NULL */
 } HttpResponse;
 
 /* `who` names the requester in error messages, e.g. 'source "orders"'. */

@@ -41,6 +41,7 @@ typedef struct Pull
 	MemoryContext pull_context; /* lives as long as the pull */
 	MemoryContext page_context; /* reset for every page */
 	char	   *next_url;		/* NULL when no page is left */
+	char	   *cursor;			/* cursor pagination: the token for the next page */
 	long		pages;
 	int64		records;
 	int64		bytes;
@@ -121,14 +122,17 @@ page_url(Pull *p)
 	char	   *url = p->next_url;
 	ListCell   *lc;
 
-	if (cfg->pagination == PAGINATE_PAGE_NUMBER)
+	if (cfg->pagination == PAGINATE_PAGE_NUMBER || cfg->pagination == PAGINATE_OFFSET)
 	{
-		url = http_url_with_param(cfg->url, cfg->page_param,
-								  psprintf("%ld", cfg->page_start + p->pages), false);
-		if (cfg->page_size_param)
-			url = http_url_with_param(url, cfg->page_size_param,
-									  psprintf("%ld", cfg->page_size), false);
+		long		position = cfg->pagination == PAGINATE_PAGE_NUMBER
+			? cfg->page_start + p->pages : cfg->page_start + p->pages * cfg->page_size;
+
+		url = http_url_with_param(cfg->url, cfg->page_param, psprintf("%ld", position), false);
 	}
+	else if (cfg->pagination == PAGINATE_CURSOR && p->cursor)
+		url = http_url_with_param(cfg->url, cfg->page_param, p->cursor, false);
+	if (cfg->page_size_param)
+		url = http_url_with_param(url, cfg->page_size_param, psprintf("%ld", cfg->page_size), true);
 	/* A next-page URL from the server may carry them already. */
 	foreach(lc, p->params)
 	{
@@ -246,22 +250,42 @@ produce_page(void *arg, StringInfo out)
 	p->bytes += response.length;
 	progress_update(p->pages, p->records, p->bytes, NULL);
 
-	/* Where the next page is, if anywhere. */
-	switch (cfg->pagination)
-	{
-		case PAGINATE_NONE:
-			p->next_url = NULL;
-			break;
-		case PAGINATE_PAGE_NUMBER:
-			if (count == 0)
+	/* Where the next page is, if anywhere: nowhere after an empty page, whatever the style. */
+	if (count == 0)
+		p->next_url = NULL;
+	else
+		switch (cfg->pagination)
+		{
+			case PAGINATE_NONE:
 				p->next_url = NULL;
-			break;
-		case PAGINATE_NEXT_URL:
-			next = json_path_get(root, cfg->next_path);
-			p->next_url = (count > 0 && json_is_string(next) && json_string_length(next) > 0)
-				? MemoryContextStrdup(p->pull_context, json_string_value(next)) : NULL;
-			break;
-	}
+				break;
+			case PAGINATE_PAGE_NUMBER:
+				break;
+			case PAGINATE_OFFSET:
+				/* A short page is the last one. */
+				if (count < (size_t) cfg->page_size)
+					p->next_url = NULL;
+				break;
+			case PAGINATE_CURSOR:
+				next = json_path_get(root, cfg->next_path);
+				if (json_is_string(next) && json_string_length(next) > 0)
+					p->cursor = MemoryContextStrdup(p->pull_context, json_string_value(next));
+				else if (json_is_integer(next))
+					p->cursor = MemoryContextStrdup(p->pull_context,
+													psprintf("%" JSON_INTEGER_FORMAT, json_integer_value(next)));
+				else
+					p->next_url = NULL;
+				break;
+			case PAGINATE_NEXT_URL:
+				next = json_path_get(root, cfg->next_path);
+				p->next_url = json_is_string(next) && json_string_length(next) > 0
+					? MemoryContextStrdup(p->pull_context, json_string_value(next)) : NULL;
+				break;
+			case PAGINATE_LINK_HEADER:
+				p->next_url = response.link_next
+					? MemoryContextStrdup(p->pull_context, response.link_next) : NULL;
+				break;
+		}
 	MemoryContextSwitchTo(outer);
 	return true;
 }
