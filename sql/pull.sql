@@ -81,6 +81,14 @@ SELECT rows FROM sluice.pull('mixed');
 SELECT id, name, price, active, created_at AT TIME ZONE 'UTC' AS created_at, tags, meta, login
 FROM raw.mixed ORDER BY id;
 
+-- Escapes: \u escapes with a surrogate pair, quotes, backslashes; numbers as written.
+SELECT name FROM sluice.create_source('unicode', target => 'raw.unicode', config => '{
+  "url": "http://127.0.0.1:18765/test/unicode", "records_path": "$.data",
+  "columns": [{"name": "s", "type": "text"}, {"name": "n", "type": "numeric"}, {"name": "o", "type": "jsonb"},
+              {"name": "deep", "type": "text", "path": "$.o.k[1].a"}]}');
+SELECT rows FROM sluice.pull('unicode');
+SELECT s, length(s), n, o, deep FROM raw.unicode ORDER BY n;
+
 -- Bad responses: clear errors, nothing loaded, the table as it was.
 SELECT name FROM sluice.create_source('broken', target => 'raw.letters', config => '{"url": "http://127.0.0.1:18765/test/status/404"}');
 SELECT sluice.pull('broken');

@@ -8,6 +8,8 @@
 #include "util/builtins.h"
 #include "utils/jsonb.h"
 
+#include <jansson.h>
+
 #include "ingest/config.h"
 #include "ingest/http.h"
 
@@ -18,6 +20,29 @@ typedef struct ConfigReader
 	const char *source;
 	const char *who;			/* 'source "name"' */
 } ConfigReader;
+
+static void
+release_json(void *arg)
+{
+	json_decref((json_t *) arg);
+}
+
+/* The config as a jansson tree, released with the current memory context. */
+static json_t *
+parse_config_json(ConfigReader *r, const char *config_json)
+{
+	json_error_t error;
+	json_t	   *root = json_loads(config_json, 0, &error);
+	MemoryContextCallback *cb;
+
+	if (root == NULL)
+		elog(ERROR, "%s: stored config is not JSON: %s", r->who, error.text);
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = release_json;
+	cb->arg = root;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return root;
+}
 
 static void
 config_error(ConfigReader *r, const char *message, const char *hint)
@@ -280,7 +305,7 @@ source_config_parse(const char *source, const char *config_json)
 	"pagination", "headers", "auth", "retry", NULL};
 	ConfigReader r = {source, psprintf("source \"%s\"", source)};
 	SourceConfig *cfg = palloc0(sizeof(SourceConfig));
-	json_t	   *root = json_parse_body(config_json, strlen(config_json), r.who, "its config", NULL);
+	json_t	   *root = parse_config_json(&r, config_json);
 	char	   *records_path;
 
 	if (!json_is_object(root))

@@ -4,7 +4,7 @@
 #ifndef SLUICE_INGEST_CONFIG_H
 #define SLUICE_INGEST_CONFIG_H
 
-#include "ingest/json_records.h"
+#include "ingest/json_path.h"
 #include "nodes/pg_list.h"
 
 typedef enum PaginationKind

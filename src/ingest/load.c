@@ -7,6 +7,7 @@
 #include "commands/copy.h"
 #include "executor/executor.h"
 #include "nodes/bitmapset.h"
+#include "nodes/makefuncs.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "utils/acl.h"
@@ -75,8 +76,10 @@ load_copy(Relation rel, List *column_names, CopyProducer produce, void *arg)
 	current_feed = &feed;
 	PG_TRY();
 	{
+		/* JSON is UTF-8 whatever the session's client_encoding. */
+		List	   *options = list_make1(makeDefElem("encoding", (Node *) makeString("UTF8"), -1));
 		CopyFromState cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, read_feed,
-											 column_names, NIL);
+											 column_names, options);
 
 		loaded = CopyFrom(cstate);
 		EndCopyFrom(cstate);

@@ -15,7 +15,7 @@
 typedef bool (*CopyProducer) (void *arg, StringInfo out);
 
 /*
- * COPYs what produce yields into the named columns (a List of String) of rel, with the
+ * COPYs what produce yields (UTF-8 text) into the named columns (a List of String) of rel, with the
  * current user's privileges; returns the number of rows loaded.
  */
 extern uint64 load_copy(Relation rel, List *column_names, CopyProducer produce, void *arg);

@@ -20,7 +20,7 @@
 #include "catalog/run.h"
 #include "ingest/config.h"
 #include "ingest/http.h"
-#include "ingest/json_records.h"
+#include "ingest/json_stream.h"
 #include "ingest/load.h"
 #include "ingest/progress.h"
 #include "util/redact.h"
@@ -38,6 +38,7 @@ typedef struct Pull
 	List	   *secrets;		/* values to keep out of messages */
 	List	   *params;			/* HeaderSpec with the values resolved */
 	List	   *columns;		/* ColumnSpec of the columns loaded */
+	JsonStream *stream;			/* turns each page's records into COPY rows */
 	MemoryContext pull_context; /* lives as long as the pull */
 	MemoryContext page_context; /* reset for every page */
 	char	   *next_url;		/* NULL when no page is left */
@@ -167,28 +168,6 @@ fail_on_status(Pull *p, const HttpResponse *r)
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* Appends one record as a COPY text row. */
-static void
-append_record(Pull *p, json_t *record, size_t index, StringInfo out)
-{
-	ListCell   *lc;
-
-	if (!json_is_object(record))
-		ereport(ERROR,
-				(errcode(ERRCODE_SQL_JSON_OBJECT_NOT_FOUND),
-				 errmsg("%s: record %zu on page %ld of %s is not a JSON object",
-						p->who, index + 1, p->pages + 1, p->last_url)));
-	foreach(lc, p->columns)
-	{
-		ColumnSpec *col = lfirst(lc);
-
-		if (foreach_current_index(lc) > 0)
-			appendStringInfoChar(out, '\t');
-		json_append_copy_value(out, json_path_get(record, col->path));
-	}
-	appendStringInfoChar(out, '\n');
-}
-
 /* The COPY producer: fetches the next page and turns its records into COPY rows. */
 static bool
 produce_page(void *arg, StringInfo out)
@@ -197,10 +176,8 @@ produce_page(void *arg, StringInfo out)
 	SourceConfig *cfg = p->config;
 	MemoryContext outer;		/* COPY's, short-lived */
 	HttpResponse response;
-	json_t	   *root;
-	json_t	   *records;
-	json_t	   *next;
-	size_t		count;
+	const char *next;
+	int64		count;
 	char	   *url;
 
 	if (p->next_url == NULL || p->pages >= cfg->max_pages)
@@ -215,35 +192,13 @@ produce_page(void *arg, StringInfo out)
 	progress_update(p->pages, p->records, p->bytes, p->last_url);
 	http_get(p->http, url, &response);
 	fail_on_status(p, &response);
-	root = json_parse_body(response.body, response.length, p->who,
-						   psprintf("the response from %s", p->last_url), response.content_type);
 
-	records = json_path_get(root, cfg->records_path);
-	if (records == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SQL_JSON_MEMBER_NOT_FOUND),
-				 errmsg("%s: records path \"%s\" not found in the response from %s",
-						p->who, cfg->records_path->text, p->last_url),
-				 errhint("Set \"records_path\" in the source's config to where the records are, e.g. \"$.data\".")));
-	if (json_is_array(records))
-	{
-		size_t		i;
-		json_t	   *record;
-
-		json_array_foreach(records, i, record)
-			append_record(p, record, i, out);
-		count = json_array_size(records);
-	}
-	else if (json_is_object(records))
-	{
-		append_record(p, records, 0, out);
-		count = 1;
-	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_SQL_JSON_ARRAY_NOT_FOUND),
-				 errmsg("%s: records path \"%s\" in the response from %s holds neither an array nor an object",
-						p->who, cfg->records_path->text, p->last_url)));
+	json_stream_begin(p->stream, psprintf("the response from %s", p->last_url),
+					  response.content_type);
+	json_stream_feed(p->stream, response.body, response.length, out);
+	json_stream_end(p->stream);
+	count = json_stream_records(p->stream);
+	next = json_stream_page_value(p->stream);
 
 	p->pages++;
 	p->records += count;
@@ -263,23 +218,17 @@ produce_page(void *arg, StringInfo out)
 				break;
 			case PAGINATE_OFFSET:
 				/* A short page is the last one. */
-				if (count < (size_t) cfg->page_size)
+				if (count < cfg->page_size)
 					p->next_url = NULL;
 				break;
 			case PAGINATE_CURSOR:
-				next = json_path_get(root, cfg->next_path);
-				if (json_is_string(next) && json_string_length(next) > 0)
-					p->cursor = MemoryContextStrdup(p->pull_context, json_string_value(next));
-				else if (json_is_integer(next))
-					p->cursor = MemoryContextStrdup(p->pull_context,
-													psprintf("%" JSON_INTEGER_FORMAT, json_integer_value(next)));
+				if (next && next[0])
+					p->cursor = MemoryContextStrdup(p->pull_context, next);
 				else
 					p->next_url = NULL;
 				break;
 			case PAGINATE_NEXT_URL:
-				next = json_path_get(root, cfg->next_path);
-				p->next_url = json_is_string(next) && json_string_length(next) > 0
-					? MemoryContextStrdup(p->pull_context, json_string_value(next)) : NULL;
+				p->next_url = next && next[0] ? MemoryContextStrdup(p->pull_context, next) : NULL;
 				break;
 			case PAGINATE_LINK_HEADER:
 				p->next_url = response.link_next
@@ -365,6 +314,8 @@ pull_into_target(void *arg)
 	}
 	rel = table_open(relid, RowExclusiveLock);
 	p->columns = p->config->columns ? p->config->columns : table_columns(rel);
+	p->stream = json_stream_create(p->config->records_path, p->columns, p->config->next_path,
+								   p->who);
 	foreach(lc, p->columns)
 		names = lappend(names, makeString(((ColumnSpec *) lfirst(lc))->name));
 

@@ -1,0 +1,636 @@
+/*
+ * json_stream.c: a pushdown JSON parser that turns records into COPY rows as it reads.
+ *
+ * Each byte is seen once.  The parser keeps one frame per open object or array, holding the
+ * member name or index being read, so the path of every value is known when it starts: a value
+ * at a column's path (relative to its record) goes into that column's slot, a record's end
+ * writes the slots as a COPY row, and everything else is only checked for syntax.
+ */
+#include "postgres.h"
+
+#include "mb/pg_wchar.h"
+
+#include "ingest/config.h"
+#include "ingest/json_stream.h"
+
+#define MAX_DEPTH 1000
+
+typedef enum Expect
+{
+	EXPECT_VALUE,
+	EXPECT_VALUE_OR_END,		/* just after [ */
+	EXPECT_KEY,
+	EXPECT_KEY_OR_END,			/* just after { */
+	EXPECT_COLON,
+	EXPECT_COMMA_OR_END
+} Expect;
+
+typedef enum Token
+{
+	TOKEN_NONE,
+	TOKEN_STRING,
+	TOKEN_NUMBER,
+	TOKEN_LITERAL
+} Token;
+
+typedef enum Role
+{
+	ROLE_PLAIN,
+	ROLE_RECORDS,				/* the array whose elements are the records */
+	ROLE_RECORD					/* an object that is one record */
+} Role;
+
+#define TARGET_NONE (-1)
+#define TARGET_PAGE (-2)
+
+typedef struct Frame
+{
+	bool		is_object;
+	Role		role;
+	size_t		index;			/* arrays: the element being read */
+	StringInfoData key;			/* objects: the member being read */
+} Frame;
+
+struct JsonStream
+{
+	const JsonPath *records_path;
+	const JsonPath *page_path;
+	ColumnSpec **columns;
+	int			ncolumns;
+	const char *who;
+	const char *what;
+	const char *content_type;
+
+	Frame	   *frames;
+	int			depth;
+	int			allocated;
+	Expect		expect;
+	bool		done;			/* the top-level value is complete */
+	int64		offset;			/* bytes read, for error positions */
+
+	Token		token;
+	bool		token_is_key;
+	int			target;			/* where the scalar being read goes */
+	StringInfoData text;		/* the token: a decoded string, a number or a literal */
+	int			escape;			/* 0, 1 after a backslash, 2-5 inside \uXXXX */
+	pg_wchar	code;
+	pg_wchar	high_surrogate;
+
+	int			record_depth;	/* frames[record_depth] is the record being read, or -1 */
+	bool		found_records;
+	StringInfoData *slots;		/* one COPY-escaped value per column */
+	bool	   *filled;
+	int			capture_depth;	/* > 0: an object or array kept raw for capture_column */
+	int			capture_column;
+	StringInfoData capture;
+
+	int64		records;
+	char	   *page_value;
+};
+
+static void pg_attribute_noreturn()
+syntax_error(JsonStream *s, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("%s: %s is not valid JSON", s->who, s->what),
+			 errdetail("%s at byte " INT64_FORMAT " (content type %s).", why, s->offset,
+					   s->content_type ? s->content_type : "not given")));
+}
+
+JsonStream *
+json_stream_create(const JsonPath *records, List *columns, const JsonPath *page_path,
+				   const char *who)
+{
+	JsonStream *s = palloc0(sizeof(JsonStream));
+	ListCell   *lc;
+
+	s->records_path = records;
+	s->page_path = page_path;
+	s->ncolumns = list_length(columns);
+	s->columns = palloc(sizeof(ColumnSpec *) * Max(s->ncolumns, 1));
+	s->slots = palloc(sizeof(StringInfoData) * Max(s->ncolumns, 1));
+	s->filled = palloc0(sizeof(bool) * Max(s->ncolumns, 1));
+	foreach(lc, columns)
+	{
+		s->columns[foreach_current_index(lc)] = lfirst(lc);
+		initStringInfo(&s->slots[foreach_current_index(lc)]);
+	}
+	s->who = who;
+	s->allocated = 16;
+	s->frames = palloc0(sizeof(Frame) * s->allocated);
+	for (int i = 0; i < s->allocated; i++)
+		initStringInfo(&s->frames[i].key);
+	initStringInfo(&s->text);
+	initStringInfo(&s->capture);
+	return s;
+}
+
+void
+json_stream_begin(JsonStream *s, const char *what, const char *content_type)
+{
+	s->what = what;
+	s->content_type = content_type;
+	s->depth = 0;
+	s->expect = EXPECT_VALUE;
+	s->done = false;
+	s->offset = 0;
+	s->token = TOKEN_NONE;
+	s->record_depth = -1;
+	s->found_records = false;
+	s->capture_depth = 0;
+	s->records = 0;
+	s->page_value = NULL;
+}
+
+int64
+json_stream_records(JsonStream *s)
+{
+	return s->records;
+}
+
+const char *
+json_stream_page_value(JsonStream *s)
+{
+	return s->page_value;
+}
+
+/* Whether the open frames[from..depth-1] spell path's steps exactly. */
+static bool
+at_path(JsonStream *s, int from, const JsonPath *path)
+{
+	if (path->nsteps != s->depth - from)
+		return false;
+	for (int i = 0; i < path->nsteps; i++)
+	{
+		const JsonPathStep *step = &path->steps[i];
+		Frame	   *f = &s->frames[from + i];
+
+		if (step->key ? !(f->is_object && strcmp(step->key, f->key.data) == 0)
+			: (f->is_object || f->index != step->index))
+			return false;
+	}
+	return true;
+}
+
+/* Appends s with COPY's text escapes. */
+static void
+append_copy_text(StringInfo out, const char *text, size_t length)
+{
+	size_t		run_start = 0;
+
+	for (size_t i = 0; i < length; i++)
+	{
+		const char *escape;
+
+		switch (text[i])
+		{
+			case '\\':
+				escape = "\\\\";
+				break;
+			case '\n':
+				escape = "\\n";
+				break;
+			case '\r':
+				escape = "\\r";
+				break;
+			case '\t':
+				escape = "\\t";
+				break;
+			default:
+				continue;
+		}
+		appendBinaryStringInfo(out, text + run_start, i - run_start);
+		appendBinaryStringInfo(out, escape, 2);
+		run_start = i + 1;
+	}
+	appendBinaryStringInfo(out, text + run_start, length - run_start);
+}
+
+static void
+emit_row(JsonStream *s, StringInfo out)
+{
+	for (int i = 0; i < s->ncolumns; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(out, '\t');
+		if (s->filled[i])
+			appendBinaryStringInfo(out, s->slots[i].data, s->slots[i].len);
+		else
+			appendBinaryStringInfo(out, "\\N", 2);
+	}
+	appendStringInfoChar(out, '\n');
+	s->records++;
+}
+
+/*
+ * A value starts at the current path, its first byte being c: decides what it is for.  Returns
+ * the column (or TARGET_PAGE) a scalar goes to, and gives a container its role.
+ */
+static int
+value_starts(JsonStream *s, char c, Role *role)
+{
+	bool		container = c == '{' || c == '[';
+
+	*role = ROLE_PLAIN;
+	if (s->capture_depth > 0)
+		return TARGET_NONE;
+	if (s->record_depth >= 0)
+	{
+		for (int i = 0; i < s->ncolumns; i++)
+			if (at_path(s, s->record_depth, s->columns[i]->path))
+				return i;
+		return TARGET_NONE;
+	}
+	if (!s->found_records && at_path(s, 0, s->records_path))
+	{
+		s->found_records = true;
+		if (c == '[')
+			*role = ROLE_RECORDS;
+		else if (c == '{')
+			*role = ROLE_RECORD;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_SQL_JSON_ARRAY_NOT_FOUND),
+					 errmsg("%s: records path \"%s\" in %s holds neither an array nor an object",
+							s->who, s->records_path->text, s->what)));
+		return TARGET_NONE;
+	}
+	if (s->depth > 0 && s->frames[s->depth - 1].role == ROLE_RECORDS)
+	{
+		if (c != '{')
+			ereport(ERROR,
+					(errcode(ERRCODE_SQL_JSON_OBJECT_NOT_FOUND),
+					 errmsg("%s: record %zu of %s is not a JSON object", s->who,
+							s->frames[s->depth - 1].index + 1, s->what)));
+		*role = ROLE_RECORD;
+		return TARGET_NONE;
+	}
+	if (!container && s->page_path && at_path(s, 0, s->page_path))
+		return TARGET_PAGE;
+	return TARGET_NONE;
+}
+
+/* The value that just ended was the last thing in its container, or the whole body. */
+static void
+value_ends(JsonStream *s)
+{
+	if (s->depth == 0)
+		s->done = true;
+	else
+		s->expect = EXPECT_COMMA_OR_END;
+}
+
+static void
+open_container(JsonStream *s, char c, StringInfo out)
+{
+	Role		role;
+	int			target = value_starts(s, c, &role);
+	Frame	   *f;
+
+	if (s->depth >= MAX_DEPTH)
+		syntax_error(s, "nesting deeper than 1000 levels");
+	if (s->depth == s->allocated)
+	{
+		s->frames = repalloc(s->frames, sizeof(Frame) * s->allocated * 2);
+		for (int i = s->allocated; i < s->allocated * 2; i++)
+			initStringInfo(&s->frames[i].key);
+		s->allocated *= 2;
+	}
+	f = &s->frames[s->depth++];
+	f->is_object = c == '{';
+	f->role = role;
+	f->index = 0;
+	resetStringInfo(&f->key);
+	s->expect = f->is_object ? EXPECT_KEY_OR_END : EXPECT_VALUE_OR_END;
+
+	if (role == ROLE_RECORD)
+	{
+		s->record_depth = s->depth - 1;
+		memset(s->filled, 0, sizeof(bool) * s->ncolumns);
+	}
+	if (target >= 0)
+	{
+		/* An object or array for a column: kept as its raw text. */
+		s->capture_depth = s->depth;
+		s->capture_column = target;
+		resetStringInfo(&s->capture);
+		appendStringInfoChar(&s->capture, c);
+	}
+}
+
+static void
+close_container(JsonStream *s, char c, StringInfo out)
+{
+	Frame	   *f = &s->frames[s->depth - 1];
+
+	if (f->is_object != (c == '}'))
+		syntax_error(s, psprintf("unexpected \"%c\"", c));
+	s->depth--;
+	if (s->capture_depth > s->depth)
+	{
+		int			col = s->capture_column;
+
+		s->capture_depth = 0;
+		resetStringInfo(&s->slots[col]);
+		append_copy_text(&s->slots[col], s->capture.data, s->capture.len);
+		s->filled[col] = true;
+	}
+	if (f->role == ROLE_RECORD)
+	{
+		emit_row(s, out);
+		s->record_depth = -1;
+	}
+	value_ends(s);
+}
+
+static bool
+is_json_number(const char *t)
+{
+	if (*t == '-')
+		t++;
+	if (*t == '0')
+		t++;
+	else if (*t >= '1' && *t <= '9')
+		while (*t >= '0' && *t <= '9')
+			t++;
+	else
+		return false;
+	if (*t == '.')
+	{
+		if (!(*++t >= '0' && *t <= '9'))
+			return false;
+		while (*t >= '0' && *t <= '9')
+			t++;
+	}
+	if (*t == 'e' || *t == 'E')
+	{
+		t++;
+		if (*t == '+' || *t == '-')
+			t++;
+		if (!(*t >= '0' && *t <= '9'))
+			return false;
+		while (*t >= '0' && *t <= '9')
+			t++;
+	}
+	return *t == '\0';
+}
+
+/* A string, number or literal has ended: it is a member name or a value for its target. */
+static void
+token_ends(JsonStream *s)
+{
+	Token		token = s->token;
+	const char *text = s->text.data;
+	bool		is_null = false;
+
+	s->token = TOKEN_NONE;
+	if (token == TOKEN_LITERAL)
+	{
+		if (strcmp(text, "null") == 0)
+			is_null = true;
+		else if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			syntax_error(s, psprintf("invalid literal \"%s\"", text));
+	}
+	else if (token == TOKEN_NUMBER && !is_json_number(text))
+		syntax_error(s, psprintf("invalid number \"%s\"", text));
+
+	if (s->token_is_key)
+	{
+		Frame	   *f = &s->frames[s->depth - 1];
+
+		resetStringInfo(&f->key);
+		appendBinaryStringInfo(&f->key, s->text.data, s->text.len);
+		s->expect = EXPECT_COLON;
+		return;
+	}
+	if (s->target >= 0)
+	{
+		StringInfo	slot = &s->slots[s->target];
+
+		resetStringInfo(slot);
+		if (is_null)
+			appendBinaryStringInfo(slot, "\\N", 2);
+		else if (token == TOKEN_STRING)
+			append_copy_text(slot, s->text.data, s->text.len);
+		else
+			appendBinaryStringInfo(slot, s->text.data, s->text.len);
+		s->filled[s->target] = true;
+	}
+	else if (s->target == TARGET_PAGE)
+		s->page_value = is_null ? NULL : pstrdup(text);
+	value_ends(s);
+}
+
+static void
+append_code_point(JsonStream *s, pg_wchar code)
+{
+	unsigned char utf8[8];
+
+	if (code == 0)
+		syntax_error(s, "\\u0000 cannot be stored in text");
+	unicode_to_utf8(code, utf8);
+	appendBinaryStringInfo(&s->text, (char *) utf8, pg_utf_mblen(utf8));
+}
+
+/* One byte inside a string. */
+static void
+string_byte(JsonStream *s, char c)
+{
+	if (s->escape == 0)
+	{
+		if (s->high_surrogate && c != '\\')
+			syntax_error(s, "a lone UTF-16 surrogate in a \\u escape");
+		if (c == '"')
+			token_ends(s);
+		else if (c == '\\')
+			s->escape = 1;
+		else if ((unsigned char) c < 0x20)
+			syntax_error(s, "a control character inside a string");
+		else
+			appendStringInfoChar(&s->text, c);
+		return;
+	}
+	if (s->escape == 1)
+	{
+		char		plain;
+
+		s->escape = 0;
+		if (s->high_surrogate && c != 'u')
+			syntax_error(s, "a lone UTF-16 surrogate in a \\u escape");
+		switch (c)
+		{
+			case '"':
+			case '\\':
+			case '/':
+				plain = c;
+				break;
+			case 'b':
+				plain = '\b';
+				break;
+			case 'f':
+				plain = '\f';
+				break;
+			case 'n':
+				plain = '\n';
+				break;
+			case 'r':
+				plain = '\r';
+				break;
+			case 't':
+				plain = '\t';
+				break;
+			case 'u':
+				s->escape = 2;
+				s->code = 0;
+				return;
+			default:
+				syntax_error(s, psprintf("invalid escape \"\\%c\"", c));
+		}
+		appendStringInfoChar(&s->text, plain);
+		return;
+	}
+	/* \uXXXX: escape counts 2 to 5 over the four hex digits */
+	if (c >= '0' && c <= '9')
+		s->code = (s->code << 4) | (c - '0');
+	else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		s->code = (s->code << 4) | ((c | 0x20) - 'a' + 10);
+	else
+		syntax_error(s, "invalid \\u escape");
+	if (++s->escape < 6)
+		return;
+	s->escape = 0;
+	if (s->code >= 0xD800 && s->code <= 0xDBFF && !s->high_surrogate)
+		s->high_surrogate = s->code;
+	else if (s->code >= 0xDC00 && s->code <= 0xDFFF && s->high_surrogate)
+	{
+		append_code_point(s, 0x10000 + ((s->high_surrogate - 0xD800) << 10) + (s->code - 0xDC00));
+		s->high_surrogate = 0;
+	}
+	else if ((s->code >= 0xD800 && s->code <= 0xDFFF) || s->high_surrogate)
+		syntax_error(s, "a lone UTF-16 surrogate in a \\u escape");
+	else
+		append_code_point(s, s->code);
+}
+
+static void
+start_token(JsonStream *s, Token token, bool is_key, char first)
+{
+	Role		role;
+
+	s->token = token;
+	s->token_is_key = is_key;
+	s->target = is_key ? TARGET_NONE : value_starts(s, first, &role);
+	s->escape = 0;
+	s->high_surrogate = 0;
+	resetStringInfo(&s->text);
+	if (token != TOKEN_STRING)
+		appendStringInfoChar(&s->text, first);
+}
+
+void
+json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
+{
+	for (size_t i = 0; i < length; i++)
+	{
+		char		c = data[i];
+
+		s->offset++;
+		if (s->capture_depth > 0 && !(s->token == TOKEN_NONE && (c == '{' || c == '[')))
+			appendStringInfoChar(&s->capture, c);
+
+		if (s->token == TOKEN_STRING)
+		{
+			string_byte(s, c);
+			continue;
+		}
+		if (s->token != TOKEN_NONE)
+		{
+			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '+' ||
+				c == '.' || c == 'E')
+			{
+				appendStringInfoChar(&s->text, c);
+				continue;
+			}
+			token_ends(s);		/* and c is read below */
+		}
+
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		if (s->done)
+			syntax_error(s, "more data after the JSON value");
+
+		switch (s->expect)
+		{
+			case EXPECT_KEY_OR_END:
+			case EXPECT_VALUE_OR_END:
+				if (c == '}' || c == ']')
+				{
+					close_container(s, c, out);
+					continue;
+				}
+				if (s->expect == EXPECT_KEY_OR_END)
+				{
+					if (c != '"')
+						syntax_error(s, "expected a member name");
+					start_token(s, TOKEN_STRING, true, c);
+					continue;
+				}
+				/* FALLTHROUGH */
+			case EXPECT_VALUE:
+				if (c == '{' || c == '[')
+				{
+					if (s->capture_depth > 0)
+						appendStringInfoChar(&s->capture, c);
+					open_container(s, c, out);
+				}
+				else if (c == '"')
+					start_token(s, TOKEN_STRING, false, c);
+				else if (c == '-' || (c >= '0' && c <= '9'))
+					start_token(s, TOKEN_NUMBER, false, c);
+				else if (c == 't' || c == 'f' || c == 'n')
+					start_token(s, TOKEN_LITERAL, false, c);
+				else
+					syntax_error(s, psprintf("unexpected \"%c\"", c));
+				break;
+			case EXPECT_KEY:
+				if (c != '"')
+					syntax_error(s, "expected a member name");
+				start_token(s, TOKEN_STRING, true, c);
+				break;
+			case EXPECT_COLON:
+				if (c != ':')
+					syntax_error(s, "expected \":\"");
+				s->expect = EXPECT_VALUE;
+				break;
+			case EXPECT_COMMA_OR_END:
+				if (c == ',')
+				{
+					Frame	   *f = &s->frames[s->depth - 1];
+
+					f->index++;
+					s->expect = f->is_object ? EXPECT_KEY : EXPECT_VALUE;
+				}
+				else if (c == '}' || c == ']')
+					close_container(s, c, out);
+				else
+					syntax_error(s, psprintf("expected \",\" or a closing bracket, not \"%c\"", c));
+				break;
+		}
+	}
+}
+
+void
+json_stream_end(JsonStream *s)
+{
+	if (s->token == TOKEN_NUMBER || s->token == TOKEN_LITERAL)
+		token_ends(s);
+	if (!s->done)
+		syntax_error(s, s->offset == 0 ? "empty body" : "unexpected end of input");
+	if (!s->found_records)
+		ereport(ERROR,
+				(errcode(ERRCODE_SQL_JSON_MEMBER_NOT_FOUND),
+				 errmsg("%s: records path \"%s\" not found in %s",
+						s->who, s->records_path->text, s->what),
+				 errhint("Set \"records_path\" in the source's config to where the records are, e.g. \"$.data\".")));
+}
