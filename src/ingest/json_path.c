@@ -76,7 +76,12 @@ json_path_parse(const char *text, const char *who)
 	path->nsteps = list_length(steps);
 	path->steps = palloc(sizeof(JsonPathStep) * Max(path->nsteps, 1));
 	foreach(lc, steps)
-		path->steps[i++] = *(JsonPathStep *) lfirst(lc);
+	{
+		JsonPathStep *step = &path->steps[i++];
+
+		*step = *(JsonPathStep *) lfirst(lc);
+		step->key_length = step->key ? strlen(step->key) : 0;
+	}
 	return path;
 }
 
@@ -89,5 +94,6 @@ json_path_member(const char *name)
 	path->nsteps = 1;
 	path->steps = palloc0(sizeof(JsonPathStep));
 	path->steps[0].key = pstrdup(name);
+	path->steps[0].key_length = strlen(name);
 	return path;
 }

@@ -8,6 +8,7 @@
 typedef struct JsonPathStep
 {
 	const char *key;			/* NULL for an array index */
+	int			key_length;
 	size_t		index;
 } JsonPathStep;
 

@@ -84,6 +84,7 @@ struct JsonStream
 	int			capture_column;
 	StringInfoData capture;
 
+	int			next_column;	/* where value_starts looks first */
 	int64		records;
 	char	   *page_value;
 };
@@ -166,7 +167,8 @@ at_path(JsonStream *s, int from, const JsonPath *path)
 		const JsonPathStep *step = &path->steps[i];
 		Frame	   *f = &s->frames[from + i];
 
-		if (step->key ? !(f->is_object && strcmp(step->key, f->key.data) == 0)
+		if (step->key ? !(f->is_object && f->key.len == step->key_length &&
+						  memcmp(step->key, f->key.data, f->key.len) == 0)
 			: (f->is_object || f->index != step->index))
 			return false;
 	}
@@ -237,9 +239,17 @@ value_starts(JsonStream *s, char c, Role *role)
 		return TARGET_NONE;
 	if (s->record_depth >= 0)
 	{
-		for (int i = 0; i < s->ncolumns; i++)
+		/* Records usually list their members in one order: try the column after the last hit. */
+		for (int n = 0; n < s->ncolumns; n++)
+		{
+			int			i = (s->next_column + n) % s->ncolumns;
+
 			if (at_path(s, s->record_depth, s->columns[i]->path))
+			{
+				s->next_column = i + 1;
 				return i;
+			}
+		}
 		return TARGET_NONE;
 	}
 	if (!s->found_records && at_path(s, 0, s->records_path))
@@ -528,6 +538,14 @@ start_token(JsonStream *s, Token token, bool is_key, char first)
 		appendStringInfoChar(&s->text, first);
 }
 
+/* A character that continues a number or a literal. */
+static inline bool
+is_token_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '+' ||
+		c == '.' || c == 'E';
+}
+
 void
 json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 {
@@ -541,15 +559,38 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 
 		if (s->token == TOKEN_STRING)
 		{
+			/* Plain characters, the bulk of any string, are copied a run at a time. */
+			size_t		end = i;
+
+			if (s->escape == 0 && s->high_surrogate == 0)
+				while (end < length && data[end] != '"' && data[end] != '\\' &&
+					   (unsigned char) data[end] >= 0x20)
+					end++;
+			if (end > i)
+			{
+				appendBinaryStringInfo(&s->text, data + i, end - i);
+				if (s->capture_depth > 0)
+					appendBinaryStringInfo(&s->capture, data + i + 1, end - i - 1);
+				s->offset += end - i - 1;
+				i = end - 1;
+				continue;
+			}
 			string_byte(s, c);
 			continue;
 		}
 		if (s->token != TOKEN_NONE)
 		{
-			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '+' ||
-				c == '.' || c == 'E')
+			if (is_token_char(c))
 			{
-				appendStringInfoChar(&s->text, c);
+				size_t		end = i + 1;
+
+				while (end < length && is_token_char(data[end]))
+					end++;
+				appendBinaryStringInfo(&s->text, data + i, end - i);
+				if (s->capture_depth > 0)
+					appendBinaryStringInfo(&s->capture, data + i + 1, end - i - 1);
+				s->offset += end - i - 1;
+				i = end - 1;
 				continue;
 			}
 			token_ends(s);		/* and c is read below */
