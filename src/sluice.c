@@ -17,6 +17,7 @@ PG_MODULE_MAGIC;
 
 int			sluice_http_timeout_ms = 60000;
 int			sluice_http_connect_timeout_ms = 10000;
+int			sluice_http_stall_timeout_s = 30;
 int			sluice_http_max_response_mb = 256;
 int			sluice_http_max_redirects = 5;
 char	   *sluice_allowed_hosts = NULL;
@@ -34,6 +35,10 @@ _PG_init(void)
 							"Longest time to wait for an HTTP connection.",
 							NULL, &sluice_http_connect_timeout_ms, 10000, 100, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.http_stall_timeout",
+							"Longest time an HTTP response may send nothing before the pull gives up.",
+							NULL, &sluice_http_stall_timeout_s, 30, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("sluice.http_max_response_size",
 							"Largest HTTP response body a pull accepts, in megabytes.",
 							NULL, &sluice_http_max_response_mb, 256, 1, 4096,

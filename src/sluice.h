@@ -7,6 +7,7 @@
 /* HTTP limits (sluice.http_* settings, see _PG_init) */
 extern int	sluice_http_timeout_ms;
 extern int	sluice_http_connect_timeout_ms;
+extern int	sluice_http_stall_timeout_s;
 extern int	sluice_http_max_response_mb;
 extern int	sluice_http_max_redirects;
 extern char *sluice_allowed_hosts;

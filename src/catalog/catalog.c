@@ -36,6 +36,26 @@ jsonb_from_text(const char *json)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+/* The strings of a JSON array of strings (or NIL for NULL). */
+static List *
+text_array_items(const char *json)
+{
+	List	   *items = NIL;
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (json == NULL)
+		return NIL;
+	jb = DatumGetJsonbP(jsonb_from_text(json));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_ELEM && v.type == jbvString)
+			items = lappend(items, pnstrdup(v.val.string.val, v.val.string.len));
+	return items;
+}
+
 static int64
 int64_col(int row, int col)
 {
@@ -61,7 +81,8 @@ source_load(const char *name)
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	SourceDef  *src;
 
-	catalog_exec("SELECT name, owner::oid, kind, target_schema, target_name, config::text, sync_mode"
+	catalog_exec("SELECT name, owner::oid, kind, target_schema, target_name, config::text, sync_mode,"
+				 " cursor_field, array_to_json(primary_key)::text, on_error, schema_drift"
 				 " FROM sluice.source WHERE name = $1",
 				 1, argtypes, values, NULL, true);
 	if (SPI_processed == 0)
@@ -77,7 +98,67 @@ source_load(const char *name)
 	src->target_name = SPI_TEXT(0, 5);
 	src->config = SPI_TEXT(0, 6);
 	src->sync_mode = SPI_TEXT(0, 7);
+	src->cursor_field = SPI_TEXT(0, 8);
+	src->primary_key = text_array_items(SPI_TEXT(0, 9));
+	src->on_error = SPI_TEXT(0, 10);
+	src->schema_drift = SPI_TEXT(0, 11);
 	return src;
+}
+
+char *
+source_state_load(const char *source)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(source)};
+
+	catalog_exec("SELECT state::text FROM sluice.source_state"
+				 " WHERE source_name = $1 AND stream = 'default'",
+				 1, argtypes, values, NULL, true);
+	return SPI_processed > 0 ? SPI_TEXT(0, 1) : NULL;
+}
+
+void
+quarantine_save(const char *source, int64 run_id, const char *record_json, const char *error,
+				const char *sqlstate)
+{
+	Oid			argtypes[5] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5] = {CStringGetTextDatum(source), Int64GetDatum(run_id),
+		CStringGetTextDatum(record_json), CStringGetTextDatum(error), CStringGetTextDatum(sqlstate)};
+
+	catalog_exec("INSERT INTO sluice.quarantine (source_name, run_id, record, error, sqlstate)"
+				 " VALUES ($1, $2, $3::jsonb, $4, $5)",
+				 5, argtypes, values, NULL, false);
+}
+
+List *
+quarantine_pending(const char *source)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(source)};
+	List	   *result = NIL;
+
+	catalog_exec("SELECT id, record::text FROM sluice.quarantine"
+				 " WHERE source_name = $1 AND replayed_at IS NULL ORDER BY id",
+				 1, argtypes, values, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		QuarantinedRecord *q = palloc(sizeof(QuarantinedRecord));
+
+		q->id = int64_col(i, 1);
+		q->record = SPI_TEXT(i, 2);
+		result = lappend(result, q);
+	}
+	return result;
+}
+
+void
+quarantine_mark_replayed(int64 id, int64 run_id)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(id), Int64GetDatum(run_id)};
+
+	catalog_exec("UPDATE sluice.quarantine SET replayed_at = now(), replay_run_id = $2 WHERE id = $1",
+				 2, argtypes, values, NULL, false);
 }
 
 void

@@ -25,10 +25,29 @@ typedef struct SourceDef
 	char	   *target_name;
 	char	   *config;			/* JSON text */
 	char	   *sync_mode;
+	char	   *cursor_field;	/* or NULL */
+	List	   *primary_key;	/* column names */
+	char	   *on_error;		/* fail, quarantine */
+	char	   *schema_drift;	/* add_columns, ignore, fail */
 } SourceDef;
 
 extern SourceDef *source_load(const char *name);
+
+/* A source's sync state (JSON text), or NULL before its first pull. */
+extern char *source_state_load(const char *source);
 extern void source_state_save(const char *source, int64 run_id, const char *state_json);
+
+/* Quarantine: records a pull could not load, kept to be replayed. */
+typedef struct QuarantinedRecord
+{
+	int64		id;
+	char	   *record;			/* JSON text */
+} QuarantinedRecord;
+
+extern void quarantine_save(const char *source, int64 run_id, const char *record_json,
+							const char *error, const char *sqlstate);
+extern List *quarantine_pending(const char *source);
+extern void quarantine_mark_replayed(int64 id, int64 run_id);
 
 /* A model definition, as build needs it. */
 typedef struct ModelDef

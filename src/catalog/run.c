@@ -92,7 +92,11 @@ run_as_json(RunRecord *run, const char *status, const char *error, const char *s
 }
 
 static const char *insert_run_sql =
-"INSERT INTO sluice.run SELECT * FROM jsonb_populate_record(NULL::sluice.run, $1) RETURNING *";
+"INSERT INTO sluice.run SELECT * FROM jsonb_populate_record(NULL::sluice.run, $1)"
+" ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,"
+" rows = excluded.rows, bytes = excluded.bytes, error = excluded.error,"
+" sqlstate = excluded.sqlstate, details = excluded.details"
+" RETURNING *";
 
 Datum
 run_finish(RunRecord *run, const char *status, const char *error)

@@ -29,7 +29,10 @@ extern void run_begin(RunRecord *run, const char *kind, const char *target, Oid 
 /* Adds "key": value to the run's details; value is JSON text. */
 extern void run_detail(RunRecord *run, const char *key, const char *json_value);
 
-/* Records the run in the current transaction; returns the sluice.run row as a composite datum. */
+/*
+ * Records the run in the current transaction (again, for a run that commits in steps: the row is
+ * updated); returns the sluice.run row as a composite datum.
+ */
 extern Datum run_finish(RunRecord *run, const char *status, const char *error);
 
 /* Records a failed or skipped run in a transaction of its own. */

@@ -3,7 +3,9 @@
  */
 #include "postgres.h"
 
+#include "commands/copy.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
 #include "util/builtins.h"
 #include "utils/jsonb.h"
@@ -298,25 +300,90 @@ parse_retry(ConfigReader *r, json_t *retry, SourceConfig *cfg)
 												   cfg->retry_max_delay_ms, 0);
 }
 
-SourceConfig *
-source_config_parse(const char *source, const char *config_json)
+/* COPY's options for a CSV source, checked by COPY itself. */
+static List *
+parse_csv(ConfigReader *r, json_t *csv)
 {
-	static const char *const keys[] = {"url", "method", "params", "body", "records_path", "columns",
-	"pagination", "headers", "auth", "retry", NULL};
+	static const char *const keys[] = {"header", "delimiter", "quote", "escape", "null",
+	"encoding", NULL};
+	List	   *options = list_make1(makeDefElem("format", (Node *) makeString("csv"), -1));
+	json_t	   *header = csv ? json_object_get(csv, "header") : NULL;
+	const char *header_value = "true";
+
+	if (csv && !json_is_object(csv))
+		config_error(r, "\"csv\" must be an object",
+					 "For example: {\"header\": true, \"delimiter\": \";\"}.");
+	if (csv)
+		only_keys(r, csv, "csv", keys);
+	if (header && json_is_string(header) && strcmp(json_string_value(header), "match") == 0)
+		header_value = "match";
+	else if (header && json_is_boolean(header))
+		header_value = json_is_true(header) ? "true" : "false";
+	else if (header)
+		config_error(r, "\"header\" in csv must be true, false or \"match\"", NULL);
+	options = lappend(options, makeDefElem("header", (Node *) makeString(pstrdup(header_value)), -1));
+	for (const char *const *k = keys + 1; *k; k++)
+	{
+		json_t	   *v = json_object_get(csv, *k);
+
+		if (v == NULL)
+			continue;
+		if (!json_is_string(v))
+			config_error(r, psprintf("\"%s\" in csv must be a string", *k), NULL);
+		options = lappend(options, makeDefElem(pstrdup(*k),
+											   (Node *) makeString(pstrdup(json_string_value(v))), -1));
+	}
+	if (json_object_get(csv, "encoding") == NULL)
+		options = lappend(options, makeDefElem("encoding", (Node *) makeString("UTF8"), -1));
+	PG_TRY();
+	{
+		ProcessCopyOptions(NULL, NULL, true, options);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e = CopyErrorData();
+
+		FlushErrorState();
+		config_error(r, psprintf("bad csv options: %s", e->message), NULL);
+	}
+	PG_END_TRY();
+	return options;
+}
+
+SourceConfig *
+source_config_parse(const char *source, const char *kind, const char *config_json)
+{
+	static const char *const json_keys[] = {"url", "method", "params", "body", "records_path",
+		"columns", "pagination", "headers", "auth", "retry", "format", "cursor_param", NULL};
+	static const char *const csv_keys[] = {"url", "method", "params", "body", "columns",
+	"pagination", "headers", "auth", "retry", "csv", "cursor_param", NULL};
 	ConfigReader r = {source, psprintf("source \"%s\"", source)};
 	SourceConfig *cfg = palloc0(sizeof(SourceConfig));
 	json_t	   *root = parse_config_json(&r, config_json);
 	char	   *records_path;
+	char	   *format;
 
 	if (!json_is_object(root))
 		config_error(&r, "config must be a JSON object",
 					 "For example: {\"url\": \"https://api.example.com/orders\"}.");
-	only_keys(&r, root, "config", keys);
+	cfg->csv = strcmp(kind, "http_csv") == 0;
+	only_keys(&r, root, "config", cfg->csv ? csv_keys : json_keys);
 
 	cfg->url = string_member(&r, root, "url", "config", true);
 	http_check_url(r.who, cfg->url);
 	records_path = string_member(&r, root, "records_path", "config", false);
 	cfg->records_path = json_path_parse(records_path ? records_path : "$", r.who);
+	format = string_member(&r, root, "format", "config", false);
+	if (format && strcmp(format, "ndjson") == 0)
+		cfg->ndjson = true;
+	else if (format && strcmp(format, "json") != 0)
+		config_error(&r, psprintf("unknown format \"%s\"", format), "Known formats: json, ndjson.");
+	if (cfg->ndjson && cfg->records_path->nsteps > 0)
+		config_error(&r, "an ndjson body has its records at the top level",
+					 "Leave out \"records_path\".");
+	if (cfg->csv)
+		cfg->copy_options = parse_csv(&r, json_object_get(root, "csv"));
+	cfg->cursor_param = string_member(&r, root, "cursor_param", "config", false);
 	if (json_object_get(root, "columns"))
 		cfg->columns = parse_columns(&r, json_object_get(root, "columns"));
 	parse_pagination(&r, json_object_get(root, "pagination"), cfg);
@@ -358,6 +425,7 @@ sluice_check_source_config(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("source \"%s\" needs a config", name)));
 	config = PG_GETARG_JSONB_P(2);
-	(void) source_config_parse(name, JsonbToCString(NULL, &config->root, VARSIZE(config)));
+	(void) source_config_parse(name, text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							   JsonbToCString(NULL, &config->root, VARSIZE(config)));
 	PG_RETURN_VOID();
 }

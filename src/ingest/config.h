@@ -43,6 +43,9 @@ typedef struct HeaderSpec
 typedef struct SourceConfig
 {
 	char	   *url;
+	bool		csv;			/* kind http_csv: the body is CSV, read by COPY */
+	List	   *copy_options;	/* csv: COPY's DefElem options */
+	bool		ndjson;			/* the body is one JSON record per line */
 	JsonPath   *records_path;
 	List	   *columns;		/* ColumnSpec; NIL: the target table's own columns */
 	PaginationKind pagination;
@@ -59,9 +62,11 @@ typedef struct SourceConfig
 	int			retry_max_attempts;
 	int			retry_initial_delay_ms;
 	int			retry_max_delay_ms;
+	char	   *cursor_param;	/* incremental: query parameter given the stored cursor */
 } SourceConfig;
 
 /* Parses and validates; every error names the source. */
-extern SourceConfig *source_config_parse(const char *source, const char *config_json);
+extern SourceConfig *source_config_parse(const char *source, const char *kind,
+										 const char *config_json);
 
 #endif

@@ -18,16 +18,30 @@
 #include "sluice.h"
 #include "util/redact.h"
 
+/* A piece of body held for the reader; more pauses the transfer until it is read. */
+#define PIECE_BYTES (1024 * 1024)
+/* How much of an error response's body is kept for the message. */
+#define ERROR_BODY_BYTES 65536
+
 struct HttpClient
 {
+	CURLM	   *multi;
 	CURL	   *curl;
+	bool		in_transfer;	/* curl is added to multi */
 	struct curl_slist *headers;
-	char	   *body;			/* malloc'd, NUL-terminated */
+	char	   *body;			/* malloc'd, NUL-terminated: the piece not yet read */
 	size_t		length;
 	size_t		capacity;
+	bool		handed_out;		/* the reader has body; drop it on the next read */
+	bool		paused;
+	bool		done;
+	CURLcode	result;
+	size_t		received;		/* body bytes of this response */
 	size_t		max_bytes;
 	bool		too_large;
 	bool		out_of_memory;
+	char	   *url;			/* of the response being read */
+	MemoryContext context;		/* the client's own */
 	const char *who;
 	int			max_attempts;
 	int			base_delay_ms;
@@ -45,22 +59,33 @@ client_release(void *arg)
 {
 	HttpClient *c = arg;
 
+	if (c->in_transfer)
+		curl_multi_remove_handle(c->multi, c->curl);
 	curl_easy_cleanup(c->curl);
+	curl_multi_cleanup(c->multi);
 	curl_slist_free_all(c->headers);
 	free(c->body);
 }
 
-/* libcurl write callback: collects the body, refusing more than the size limit. */
+/*
+ * libcurl write callback: keeps the body for the reader, pausing the transfer while a piece is
+ * waiting to be read and refusing more than the size limit.
+ */
 static size_t
 collect_body(char *data, size_t size, size_t count, void *arg)
 {
 	HttpClient *c = arg;
 	size_t		bytes = size * count;
 
-	if (c->length + bytes > c->max_bytes)
+	if (c->received + bytes > c->max_bytes)
 	{
 		c->too_large = true;
 		return 0;
+	}
+	if (c->length > 0 && c->length + bytes > PIECE_BYTES)
+	{
+		c->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
 	}
 	if (c->length + bytes + 1 > c->capacity)
 	{
@@ -77,6 +102,7 @@ collect_body(char *data, size_t size, size_t count, void *arg)
 	}
 	memcpy(c->body + c->length, data, bytes);
 	c->length += bytes;
+	c->received += bytes;
 	c->body[c->length] = '\0';
 	return bytes;
 }
@@ -101,13 +127,15 @@ http_client_create(const char *who)
 		curl_ready = true;
 	}
 	c->who = pstrdup(who);
+	c->context = CurrentMemoryContext;
 	c->max_attempts = 4;
 	c->base_delay_ms = 500;
 	c->max_delay_ms = 30000;
 	initStringInfo(&c->retries);
 	c->max_bytes = (size_t) sluice_http_max_response_mb * 1024 * 1024;
+	c->multi = curl_multi_init();
 	c->curl = curl_easy_init();
-	if (c->curl == NULL)
+	if (c->multi == NULL || c->curl == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not create an HTTP handle")));
 	c->release.func = client_release;
 	c->release.arg = c;
@@ -119,6 +147,9 @@ http_client_create(const char *who)
 	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long) sluice_http_timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) sluice_http_connect_timeout_ms);
+	/* A server that stalls mid-body is given up on after this long without a byte. */
+	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, (long) sluice_http_stall_timeout_s);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "sluice/0.1");
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
@@ -439,7 +470,88 @@ note_retry(HttpClient *c, int attempt, const char *url, const char *reason, long
 	appendStringInfo(&c->retries, ", \"wait_ms\": %ld}", wait_ms);
 }
 
-/* One request, following redirects; returns the transfer's result code. */
+/* Moves the transfer along once, waiting briefly for the socket when there is nothing to read. */
+static void
+pump(HttpClient *c)
+{
+	int			running;
+	int			queued;
+	CURLMsg    *msg;
+	CURLMcode	mc;
+
+	CHECK_FOR_INTERRUPTS();
+	mc = curl_multi_perform(c->multi, &running);
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("%s: HTTP transfer failed: %s", c->who, curl_multi_strerror(mc))));
+	while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+		{
+			c->done = true;
+			c->result = msg->data.result;
+		}
+	if (!c->done && c->length == 0)
+	{
+		/* Short waits: a cancel is served within a fraction of a second. */
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		mc = curl_multi_poll(c->multi, NULL, 0, 100, NULL);
+		pgstat_report_wait_end();
+	}
+}
+
+/* Ends the transfer under way, if any, so that the handle can make the next request. */
+static void
+end_transfer(HttpClient *c)
+{
+	if (c->in_transfer)
+		curl_multi_remove_handle(c->multi, c->curl);
+	c->in_transfer = false;
+}
+
+static void
+start_transfer(HttpClient *c, const char *url)
+{
+	end_transfer(c);
+	c->length = 0;
+	c->received = 0;
+	c->handed_out = false;
+	c->paused = false;
+	c->done = false;
+	c->result = CURLE_OK;
+	c->too_large = false;
+	c->out_of_memory = false;
+	c->error[0] = '\0';
+	if (c->url)
+		pfree(c->url);
+	c->url = MemoryContextStrdup(c->context, url);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	if (curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not start an HTTP transfer")));
+	c->in_transfer = true;
+}
+
+/* Reads the rest of a response that is not handed to the reader, keeping the first bytes. */
+static void
+drain(HttpClient *c)
+{
+	while (!c->done)
+	{
+		if (c->length > ERROR_BODY_BYTES)
+		{
+			c->length = ERROR_BODY_BYTES;
+			c->body[c->length] = '\0';
+		}
+		if (c->paused)
+		{
+			c->paused = false;
+			curl_easy_pause(c->curl, CURLPAUSE_CONT);
+		}
+		pump(c);
+	}
+}
+
+/* One request, following redirects, up to its status and headers; returns the result code. */
 static CURLcode
 perform(HttpClient *c, const char *url, long *status, char **final_url)
 {
@@ -447,26 +559,23 @@ perform(HttpClient *c, const char *url, long *status, char **final_url)
 
 	for (int redirects = 0;; redirects++)
 	{
-		CURLcode	rc;
 		char	   *location = NULL;
 
 		http_check_url(c->who, current);
-		c->length = 0;
-		c->too_large = false;
-		c->out_of_memory = false;
-		c->error[0] = '\0';
-		curl_easy_setopt(c->curl, CURLOPT_URL, current);
-
-		pgstat_report_wait_start(PG_WAIT_EXTENSION);
-		rc = curl_easy_perform(c->curl);
-		pgstat_report_wait_end();
-		CHECK_FOR_INTERRUPTS();
+		start_transfer(c, current);
+		while (!c->done && c->length == 0)
+			pump(c);
 		*final_url = current;
-		if (rc != CURLE_OK)
-			return rc;
+		if (c->done && c->result != CURLE_OK)
+			return c->result;
 
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-		if (*status < 300 || *status >= 400 ||
+		if (*status < 300)
+			return CURLE_OK;
+		drain(c);
+		if (c->result != CURLE_OK)
+			return c->result;
+		if (*status >= 400 ||
 			curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &location) != CURLE_OK ||
 			location == NULL)
 			return CURLE_OK;
@@ -540,12 +649,11 @@ link_next(HttpClient *c, const char *request_url)
 }
 
 void
-http_get(HttpClient *c, const char *url, HttpResponse *response)
+http_open(HttpClient *c, const char *url, HttpResponse *response)
 {
 	long		status = 0;
 	char	   *content_type = NULL;
 	int			attempt;
-
 	char	   *final_url = NULL;
 
 	for (attempt = 1;; attempt++)
@@ -580,8 +688,35 @@ http_get(HttpClient *c, const char *url, HttpResponse *response)
 	curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &content_type);
 	response->status = status;
 	response->attempts = attempt;
-	response->body = c->body ? c->body : "";
-	response->length = c->length;
-	response->content_type = content_type;
+	response->body = status >= 300 && c->body ? c->body : "";
+	response->length = status >= 300 ? c->length : 0;
+	response->content_type = content_type ? pstrdup(content_type) : NULL;
 	response->link_next = link_next(c, final_url);
+}
+
+size_t
+http_read(HttpClient *c, const char **data)
+{
+	if (c->handed_out)
+	{
+		c->length = 0;
+		c->handed_out = false;
+		if (c->paused)
+		{
+			c->paused = false;
+			curl_easy_pause(c->curl, CURLPAUSE_CONT);
+		}
+	}
+	while (c->length == 0 && !c->done)
+		pump(c);
+	if (c->length > 0)
+	{
+		*data = c->body;
+		c->handed_out = true;
+		return c->length;
+	}
+	if (c->result != CURLE_OK)
+		report_transfer_error(c, c->url, c->result, 1);
+	end_transfer(c);
+	return 0;
 }

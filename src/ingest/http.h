@@ -1,5 +1,5 @@
 /*
- * http.h: HTTP GET with libcurl, safe inside a backend.
+ * http.h: HTTP requests with libcurl, safe inside a backend, their bodies read as they arrive.
  *
  * One client serves the pages of a pull over a kept-alive connection.  Its curl handle, header
  * list and body buffer live outside palloc (libcurl allocates with malloc) and are released by a
@@ -15,7 +15,7 @@ typedef struct HttpResponse
 {
 	long		status;
 	int			attempts;		/* requests made for it, retries included */
-	const char *body;			/* owned by the client, valid until its next request */
+	const char *body;			/* status >= 300: the start of the body, owned by the client */
 	size_t		length;
 	const char *content_type;	/* or NULL; owned by the client */
 	char	   *link_next;		/* the Link header's rel="next" URL, made absolute, or NULL */
@@ -48,11 +48,21 @@ extern char *http_client_shown_url(HttpClient *client, const char *url);
 extern void http_client_add_header(HttpClient *client, const char *name, const char *value);
 
 /*
- * GETs url, following redirects only to allowed http(s) URLs, retrying as set.  Errors on a
- * transport failure or timeout that outlasts the retries, an oversized body or a cancel; any HTTP
- * status is returned to the caller (a 429 or 5xx only once the retries are spent).
+ * Requests url, following redirects only to allowed http(s) URLs and retrying as set, and returns
+ * once the status and headers are in.  A 2xx body is then read piece by piece with http_read; any
+ * other status comes back with (the start of) its body in response->body, a 429 or 5xx only once
+ * the retries are spent.  Errors on a transport failure or timeout that outlasts the retries, an
+ * oversized body or a cancel.
  */
-extern void http_get(HttpClient *client, const char *url, HttpResponse *response);
+extern void http_open(HttpClient *client, const char *url, HttpResponse *response);
+
+/*
+ * The next piece of the body of the response opened last (valid until the next call), or 0 at
+ * its end.  The transfer runs on while the caller works on a piece, up to a megabyte ahead.
+ * Errors if the body breaks off, stalls for sluice.http_stall_timeout, outgrows the size limit or
+ * the backend is canceled; there is no retry once a piece has been read.
+ */
+extern size_t http_read(HttpClient *client, const char **data);
 
 /* Errors unless url is an http or https URL whose host sluice.allowed_hosts permits. */
 extern void http_check_url(const char *who, const char *url);

@@ -53,6 +53,7 @@ typedef struct Frame
 
 struct JsonStream
 {
+	bool		sequence;		/* the body is a sequence of records (NDJSON) */
 	const JsonPath *records_path;
 	const JsonPath *page_path;
 	ColumnSpec **columns;
@@ -86,7 +87,18 @@ struct JsonStream
 
 	int			next_column;	/* where value_starts looks first */
 	int64		records;
+	int64		stop_at;		/* feed returns once records reaches this, if > 0 */
 	char	   *page_value;
+
+	int			raw_column;		/* the column whose path is $ (the whole record), or -1 */
+	StringInfo	raw_sink;		/* where each record's JSON text goes, or NULL */
+	List	  **raw_ends;		/* the end offset in raw_sink of each record (int) */
+	bool		recording;		/* the record under way is being kept in raw */
+	StringInfoData raw;
+
+	bool		track_fields;	/* note members of records that no column reads */
+	List	   *unknown;		/* FieldSeen */
+	FieldSeen  *field;			/* the unknown member whose value is being read, or NULL */
 };
 
 static void pg_attribute_noreturn()
@@ -108,15 +120,12 @@ json_stream_create(const JsonPath *records, List *columns, const JsonPath *page_
 
 	s->records_path = records;
 	s->page_path = page_path;
-	s->ncolumns = list_length(columns);
-	s->columns = palloc(sizeof(ColumnSpec *) * Max(s->ncolumns, 1));
-	s->slots = palloc(sizeof(StringInfoData) * Max(s->ncolumns, 1));
-	s->filled = palloc0(sizeof(bool) * Max(s->ncolumns, 1));
+	s->columns = palloc(sizeof(ColumnSpec *) * Max(list_length(columns), 1));
+	s->slots = palloc(sizeof(StringInfoData) * Max(list_length(columns), 1));
+	s->filled = palloc0(sizeof(bool) * Max(list_length(columns), 1));
+	s->raw_column = -1;
 	foreach(lc, columns)
-	{
-		s->columns[foreach_current_index(lc)] = lfirst(lc);
-		initStringInfo(&s->slots[foreach_current_index(lc)]);
-	}
+		json_stream_add_column(s, lfirst(lc));
 	s->who = who;
 	s->allocated = 16;
 	s->frames = palloc0(sizeof(Frame) * s->allocated);
@@ -124,7 +133,54 @@ json_stream_create(const JsonPath *records, List *columns, const JsonPath *page_
 		initStringInfo(&s->frames[i].key);
 	initStringInfo(&s->text);
 	initStringInfo(&s->capture);
+	initStringInfo(&s->raw);
 	return s;
+}
+
+void
+json_stream_add_column(JsonStream *s, ColumnSpec *column)
+{
+	int			n = s->ncolumns++;
+
+	s->columns = repalloc(s->columns, sizeof(ColumnSpec *) * s->ncolumns);
+	s->slots = repalloc(s->slots, sizeof(StringInfoData) * s->ncolumns);
+	s->filled = repalloc(s->filled, sizeof(bool) * s->ncolumns);
+	s->columns[n] = column;
+	initStringInfo(&s->slots[n]);
+	s->filled[n] = false;
+	if (column->path->nsteps == 0)
+		s->raw_column = n;
+}
+
+void
+json_stream_set_sequence(JsonStream *s, bool sequence)
+{
+	s->sequence = sequence;
+}
+
+void
+json_stream_keep_records(JsonStream *s, StringInfo sink, List **ends)
+{
+	s->raw_sink = sink;
+	s->raw_ends = ends;
+}
+
+void
+json_stream_track_fields(JsonStream *s, bool track)
+{
+	s->track_fields = track;
+}
+
+List *
+json_stream_unknown_fields(JsonStream *s)
+{
+	return s->unknown;
+}
+
+void
+json_stream_forget_fields(JsonStream *s)
+{
+	s->unknown = NIL;
 }
 
 void
@@ -142,6 +198,8 @@ json_stream_begin(JsonStream *s, const char *what, const char *content_type)
 	s->capture_depth = 0;
 	s->records = 0;
 	s->page_value = NULL;
+	s->recording = false;
+	s->field = NULL;
 }
 
 int64
@@ -212,6 +270,22 @@ append_copy_text(StringInfo out, const char *text, size_t length)
 static void
 emit_row(JsonStream *s, StringInfo out)
 {
+	if (s->recording)
+	{
+		s->recording = false;
+		if (s->raw_column >= 0)
+		{
+			resetStringInfo(&s->slots[s->raw_column]);
+			append_copy_text(&s->slots[s->raw_column], s->raw.data, s->raw.len);
+			s->filled[s->raw_column] = true;
+		}
+		if (s->raw_sink)
+		{
+			appendBinaryStringInfo(s->raw_sink, s->raw.data, s->raw.len);
+			appendStringInfoChar(s->raw_sink, '\n');
+			*s->raw_ends = lappend_int(*s->raw_ends, s->raw_sink->len);
+		}
+	}
 	for (int i = 0; i < s->ncolumns; i++)
 	{
 		if (i > 0)
@@ -223,6 +297,79 @@ emit_row(JsonStream *s, StringInfo out)
 	}
 	appendStringInfoChar(out, '\n');
 	s->records++;
+}
+
+/* A member of the record that no column reads: remembered, with what its value looks like. */
+static void
+note_field(JsonStream *s, bool container)
+{
+	StringInfo	key = &s->frames[s->depth - 1].key;
+	ListCell   *lc;
+	FieldSeen  *field = NULL;
+
+	foreach(lc, s->unknown)
+	{
+		FieldSeen  *f = lfirst(lc);
+
+		if (strlen(f->name) == key->len && memcmp(f->name, key->data, key->len) == 0)
+		{
+			field = f;
+			break;
+		}
+	}
+	if (field == NULL)
+	{
+		field = palloc0(sizeof(FieldSeen));
+		field->name = pnstrdup(key->data, key->len);
+		s->unknown = lappend(s->unknown, field);
+	}
+	if (container)
+		field->kinds |= FIELD_CONTAINER;
+	else
+		s->field = field;		/* the token's end says what it is */
+}
+
+static bool
+digits(const char *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (t[i] < '0' || t[i] > '9')
+			return false;
+	return true;
+}
+
+/* What kind of string: a date (YYYY-MM-DD), a timestamp (a date, T or space, hh:mm...) or text. */
+static int
+string_kind(const char *t, int len)
+{
+	if (len < 10 || !digits(t, 4) || t[4] != '-' || !digits(t + 5, 2) || t[7] != '-' ||
+		!digits(t + 8, 2))
+		return FIELD_TEXT;
+	if (len == 10)
+		return FIELD_DATE;
+	if ((t[10] == 'T' || t[10] == ' ') && len >= 16 && digits(t + 11, 2) && t[13] == ':' &&
+		digits(t + 14, 2))
+	{
+		/* The rest: seconds, fraction, zone: only those characters. */
+		for (int i = 16; i < len; i++)
+			if (!strchr("0123456789:.+-Z", t[i]))
+				return FIELD_TEXT;
+		return FIELD_TIMESTAMP;
+	}
+	return FIELD_TEXT;
+}
+
+static int
+token_kind(Token token, const char *text, int len)
+{
+	if (token == TOKEN_LITERAL)
+		return text[0] == 'n' ? FIELD_NULL : FIELD_BOOLEAN;
+	if (token == TOKEN_STRING)
+		return string_kind(text, len);
+	/* Integers of up to 18 digits surely fit a bigint. */
+	if (strpbrk(text, ".eE") == NULL && len - (text[0] == '-') <= 18)
+		return FIELD_INTEGER;
+	return FIELD_DECIMAL;
 }
 
 /*
@@ -250,6 +397,19 @@ value_starts(JsonStream *s, char c, Role *role)
 				return i;
 			}
 		}
+		if (s->track_fields && s->depth == s->record_depth + 1)
+			note_field(s, container);
+		return TARGET_NONE;
+	}
+	if (s->sequence && s->depth == 0)
+	{
+		s->found_records = true;
+		if (c != '{')
+			ereport(ERROR,
+					(errcode(ERRCODE_SQL_JSON_OBJECT_NOT_FOUND),
+					 errmsg("%s: record " INT64_FORMAT " of %s is not a JSON object", s->who,
+							s->records + 1, s->what)));
+		*role = ROLE_RECORD;
 		return TARGET_NONE;
 	}
 	if (!s->found_records && at_path(s, 0, s->records_path))
@@ -286,7 +446,12 @@ static void
 value_ends(JsonStream *s)
 {
 	if (s->depth == 0)
-		s->done = true;
+	{
+		if (s->sequence)
+			s->expect = EXPECT_VALUE;
+		else
+			s->done = true;
+	}
 	else
 		s->expect = EXPECT_COMMA_OR_END;
 }
@@ -318,6 +483,12 @@ open_container(JsonStream *s, char c, StringInfo out)
 	{
 		s->record_depth = s->depth - 1;
 		memset(s->filled, 0, sizeof(bool) * s->ncolumns);
+		if (s->raw_column >= 0 || s->raw_sink)
+		{
+			s->recording = true;
+			resetStringInfo(&s->raw);
+			appendStringInfoChar(&s->raw, c);
+		}
 	}
 	if (target >= 0)
 	{
@@ -404,6 +575,11 @@ token_ends(JsonStream *s)
 	}
 	else if (token == TOKEN_NUMBER && !is_json_number(text))
 		syntax_error(s, psprintf("invalid number \"%s\"", text));
+	if (s->field && !s->token_is_key)
+	{
+		s->field->kinds |= token_kind(token, text, s->text.len);
+		s->field = NULL;
+	}
 
 	if (s->token_is_key)
 	{
@@ -546,16 +722,23 @@ is_token_char(char c)
 		c == '.' || c == 'E';
 }
 
-void
-json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
+size_t
+json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out, int64 max_records)
 {
+	s->stop_at = max_records > 0 ? s->records + max_records : 0;
 	for (size_t i = 0; i < length; i++)
 	{
 		char		c = data[i];
 
 		s->offset++;
-		if (s->capture_depth > 0 && !(s->token == TOKEN_NONE && (c == '{' || c == '[')))
-			appendStringInfoChar(&s->capture, c);
+		if (!(s->token == TOKEN_NONE && (c == '{' || c == '[')))
+		{
+			/* An opening bracket is kept by open_container, which may start the keeping. */
+			if (s->capture_depth > 0)
+				appendStringInfoChar(&s->capture, c);
+			if (s->recording)
+				appendStringInfoChar(&s->raw, c);
+		}
 
 		if (s->token == TOKEN_STRING)
 		{
@@ -571,6 +754,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 				appendBinaryStringInfo(&s->text, data + i, end - i);
 				if (s->capture_depth > 0)
 					appendBinaryStringInfo(&s->capture, data + i + 1, end - i - 1);
+				if (s->recording)
+					appendBinaryStringInfo(&s->raw, data + i + 1, end - i - 1);
 				s->offset += end - i - 1;
 				i = end - 1;
 				continue;
@@ -589,6 +774,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 				appendBinaryStringInfo(&s->text, data + i, end - i);
 				if (s->capture_depth > 0)
 					appendBinaryStringInfo(&s->capture, data + i + 1, end - i - 1);
+				if (s->recording)
+					appendBinaryStringInfo(&s->raw, data + i + 1, end - i - 1);
 				s->offset += end - i - 1;
 				i = end - 1;
 				continue;
@@ -608,6 +795,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 				if (c == '}' || c == ']')
 				{
 					close_container(s, c, out);
+					if (s->stop_at > 0 && s->records == s->stop_at)
+						return i + 1;
 					continue;
 				}
 				if (s->expect == EXPECT_KEY_OR_END)
@@ -623,6 +812,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 				{
 					if (s->capture_depth > 0)
 						appendStringInfoChar(&s->capture, c);
+					if (s->recording)
+						appendStringInfoChar(&s->raw, c);
 					open_container(s, c, out);
 				}
 				else if (c == '"')
@@ -653,12 +844,17 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out)
 					s->expect = f->is_object ? EXPECT_KEY : EXPECT_VALUE;
 				}
 				else if (c == '}' || c == ']')
+				{
 					close_container(s, c, out);
+					if (s->stop_at > 0 && s->records == s->stop_at)
+						return i + 1;
+				}
 				else
 					syntax_error(s, psprintf("expected \",\" or a closing bracket, not \"%c\"", c));
 				break;
 		}
 	}
+	return length;
 }
 
 void
@@ -666,6 +862,12 @@ json_stream_end(JsonStream *s)
 {
 	if (s->token == TOKEN_NUMBER || s->token == TOKEN_LITERAL)
 		token_ends(s);
+	if (s->sequence)
+	{
+		if (s->depth > 0 || s->token != TOKEN_NONE)
+			syntax_error(s, "unexpected end of input");
+		return;
+	}
 	if (!s->done)
 		syntax_error(s, s->offset == 0 ? "empty body" : "unexpected end of input");
 	if (!s->found_records)

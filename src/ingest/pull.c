@@ -1,16 +1,25 @@
 /*
- * pull.c: sluice.pull(name): fetch a source's pages and load their records into its target
- * table, in the caller's transaction, as the source's owner.
+ * pull.c: sluice.pull, sluice.pull_checkpointed and sluice.replay_quarantine.
+ *
+ * A source's pages are read as they arrive and their records go to the target in batches, as
+ * the source's owner: JSON through the one-pass parser into COPY text, CSV straight into COPY.
+ * Before a batch is loaded the target is made or grown to fit its records (schema inference and
+ * drift); a batch is loaded whole, or taken apart to quarantine the records COPY refuses.
  */
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "common/base64.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/pquery.h"
 #include "util/builtins.h"
+#include <jansson.h>
+#include "nodes/makefuncs.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -22,11 +31,20 @@
 #include "ingest/http.h"
 #include "ingest/json_stream.h"
 #include "ingest/load.h"
+#include "ingest/paginate.h"
 #include "ingest/progress.h"
+#include "ingest/schema.h"
+#include "ingest/sync.h"
 #include "util/redact.h"
 #include "util/role.h"
 
 PG_FUNCTION_INFO_V1(sluice_pull);
+PG_FUNCTION_INFO_V1(sluice_pull_checkpointed);
+PG_FUNCTION_INFO_V1(sluice_replay_quarantine);
+
+/* A batch ends at whichever comes first; memory stays near this however large the pull. */
+#define BATCH_RECORDS 10000
+#define BATCH_BYTES (8 * 1024 * 1024)
 
 typedef struct Pull
 {
@@ -34,20 +52,41 @@ typedef struct Pull
 	SourceConfig *config;
 	const char *who;			/* 'source "name"' */
 	char	   *target;			/* quoted qualified name */
+	Oid			target_relid;	/* InvalidOid until the table exists */
+	RunRecord	run;
 	HttpClient *http;
 	List	   *secrets;		/* values to keep out of messages */
 	List	   *params;			/* HeaderSpec with the values resolved */
+	Pager		pager;
+	Sync		sync;
+	int			every_pages;	/* checkpoint after this many pages; 0: one transaction */
+	bool		checkpoint_due;
+	bool		started;		/* the target is ready and the sync begun */
+	long		resumed_at;		/* the page a checkpointed pull resumed at, or -1 */
+	const char *replay;			/* replay_quarantine: the records, one per line */
+
 	List	   *columns;		/* ColumnSpec of the columns loaded */
-	JsonStream *stream;			/* turns each page's records into COPY rows */
+	List	   *column_names;	/* String, the same */
+	bool		track_fields;	/* records' members are checked against the columns */
+	JsonStream *stream;
+	RecordBatch batch;
+
+	bool		page_open;		/* a page's body is being read */
+	HttpResponse response;
+	const char *piece;			/* the piece of body being parsed */
+	size_t		piece_length;
+	size_t		piece_used;
+	bool		first_piece;
+
 	MemoryContext pull_context; /* lives as long as the pull */
 	MemoryContext page_context; /* reset for every page */
-	char	   *next_url;		/* NULL when no page is left */
-	char	   *cursor;			/* cursor pagination: the token for the next page */
-	long		pages;
-	int64		records;
+
+	int64		records;		/* records of the pages finished */
 	int64		bytes;
+	int64		loaded;			/* rows loaded (full refresh) */
+	int64		loaded_committed;	/* rows committed at checkpoints */
+	int64		quarantined;
 	char	   *last_url;		/* as it may be shown */
-	uint64		rows;
 } Pull;
 
 static char *
@@ -80,12 +119,28 @@ resolved_value(Pull *p, HeaderSpec *h)
 	return value;
 }
 
-/* Sets up the client's request: method, body, headers with their secrets filled in. */
+/* A JSON scalar as a query parameter value: a string without its quotes, anything else as is. */
+static char *
+json_scalar_text(const char *json)
+{
+	json_t	   *v = json_loads(json, JSON_DECODE_ANY, NULL);
+	char	   *text = pstrdup(json);
+
+	if (v && json_is_string(v))
+		text = pstrdup(json_string_value(v));
+	json_decref(v);
+	return text;
+}
+
+/* Sets up the client's requests: method, body, headers and parameters with secrets filled in. */
 static void
 prepare_requests(Pull *p)
 {
 	ListCell   *lc;
 
+	p->http = http_client_create(p->who);
+	http_client_set_retry(p->http, p->config->retry_max_attempts,
+						  p->config->retry_initial_delay_ms, p->config->retry_max_delay_ms);
 	if (strcmp(p->config->method, "POST") == 0)
 		http_client_set_json_body(p->http, p->config->body ? p->config->body : "");
 	foreach(lc, p->config->headers)
@@ -113,35 +168,14 @@ prepare_requests(Pull *p)
 		resolved->value = resolved_value(p, param);
 		p->params = lappend(p->params, resolved);
 	}
-}
-
-/* The URL of the next page, with the configured query parameters. */
-static char *
-page_url(Pull *p)
-{
-	SourceConfig *cfg = p->config;
-	char	   *url = p->next_url;
-	ListCell   *lc;
-
-	if (cfg->pagination == PAGINATE_PAGE_NUMBER || cfg->pagination == PAGINATE_OFFSET)
+	if (p->config->cursor_param && p->sync.floor)
 	{
-		long		position = cfg->pagination == PAGINATE_PAGE_NUMBER
-			? cfg->page_start + p->pages : cfg->page_start + p->pages * cfg->page_size;
+		HeaderSpec *since = palloc0(sizeof(HeaderSpec));
 
-		url = http_url_with_param(cfg->url, cfg->page_param, psprintf("%ld", position), false);
+		since->name = p->config->cursor_param;
+		since->value = json_scalar_text(p->sync.floor);
+		p->params = lappend(p->params, since);
 	}
-	else if (cfg->pagination == PAGINATE_CURSOR && p->cursor)
-		url = http_url_with_param(cfg->url, cfg->page_param, p->cursor, false);
-	if (cfg->page_size_param)
-		url = http_url_with_param(url, cfg->page_size_param, psprintf("%ld", cfg->page_size), true);
-	/* A next-page URL from the server may carry them already. */
-	foreach(lc, p->params)
-	{
-		HeaderSpec *param = lfirst(lc);
-
-		url = http_url_with_param(url, param->name, param->value, true);
-	}
-	return url;
 }
 
 static void
@@ -168,222 +202,593 @@ fail_on_status(Pull *p, const HttpResponse *r)
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* The COPY producer: fetches the next page and turns its records into COPY rows. */
+/* Refuses a body that says it is something else than the source reads (an HTML error page...). */
+static void
+check_content_type(Pull *p, const char *first, size_t length)
+{
+	const char *type = p->response.content_type;
+	bool		ok;
+
+	if (type == NULL)
+		return;
+	if (p->config->csv)
+		ok = !(strstr(type, "html") || strstr(type, "json") || strstr(type, "xml"));
+	else
+		ok = strstr(type, "json") || pg_strncasecmp(type, "text/plain", 10) == 0 ||
+			pg_strncasecmp(type, "application/octet-stream", 24) == 0;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("%s: %s answered with content type \"%s\", not %s", p->who, p->last_url,
+						type, p->config->csv ? "CSV" : "JSON"),
+				 errdetail("The body begins: %s",
+						   redact_secrets(pnstrdup(first, Min(length, 200)), p->secrets)),
+				 errhint("Check the source's url: an HTML page is often a login or error page.")));
+}
+
+static void
+open_page(Pull *p)
+{
+	char	   *url;
+	char	   *what;
+
+	MemoryContextReset(p->page_context);
+	MemoryContextSwitchTo(p->page_context);
+	if (p->replay)
+		what = "the quarantined records";
+	else
+	{
+		url = pager_url(&p->pager, p->params);
+		p->last_url = MemoryContextStrdup(p->pull_context, http_client_shown_url(p->http, url));
+		progress_update(p->pager.pages, p->records, p->bytes, p->last_url);
+		http_open(p->http, url, &p->response);
+		fail_on_status(p, &p->response);
+		what = psprintf("the response from %s", p->last_url);
+	}
+	if (!p->config->csv)
+		json_stream_begin(p->stream, what, p->response.content_type);
+	MemoryContextSwitchTo(p->pull_context);
+	p->page_open = true;
+	p->first_piece = true;
+	p->piece_length = p->piece_used = 0;
+}
+
+/* The next piece of the page's body into p->piece; false at its end. */
 static bool
-produce_page(void *arg, StringInfo out)
+next_piece(Pull *p)
+{
+	if (p->replay)
+	{
+		p->piece = p->replay;
+		p->piece_length = p->first_piece ? strlen(p->replay) : 0;
+	}
+	else
+		p->piece_length = http_read(p->http, &p->piece);
+	p->piece_used = 0;
+	if (p->piece_length > 0 && p->first_piece && !p->replay)
+		check_content_type(p, p->piece, p->piece_length);
+	p->first_piece = false;
+	p->bytes += p->piece_length;
+	progress_update(p->pager.pages, p->records + (p->config->csv ? 0 : json_stream_records(p->stream)),
+					p->bytes, NULL);
+	return p->piece_length > 0;
+}
+
+/* The page's body has been read: where is the next one, and is a checkpoint due? */
+static void
+close_page(Pull *p, int64 count)
+{
+	const char *page_value = NULL;
+
+	if (!p->config->csv)
+	{
+		json_stream_end(p->stream);
+		count = json_stream_records(p->stream);
+		page_value = json_stream_page_value(p->stream);
+	}
+	p->records += count;
+	p->page_open = false;
+	if (p->replay)
+	{
+		p->pager.done = true;
+		return;
+	}
+	pager_advance(&p->pager, count, page_value, p->response.link_next);
+	progress_update(p->pager.pages, p->records, p->bytes, NULL);
+	if (p->every_pages > 0 && !p->pager.done && p->pager.pages % p->every_pages == 0)
+		p->checkpoint_due = true;
+}
+
+/* Parses pages into the batch until it is full, a checkpoint is due or no page is left. */
+static void
+fill_batch(Pull *p)
+{
+	while (p->batch.count < BATCH_RECORDS && p->batch.rows.len < BATCH_BYTES)
+	{
+		int64		before;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!p->page_open)
+		{
+			if (p->pager.done || p->checkpoint_due)
+				return;
+			open_page(p);
+		}
+		if (p->piece_used == p->piece_length && !next_piece(p))
+		{
+			close_page(p, 0);
+			continue;
+		}
+		before = json_stream_records(p->stream);
+		p->piece_used += json_stream_feed(p->stream, p->piece + p->piece_used,
+										  p->piece_length - p->piece_used, &p->batch.rows,
+										  BATCH_RECORDS - p->batch.count);
+		p->batch.count += json_stream_records(p->stream) - before;
+	}
+}
+
+static void
+add_column(Pull *p, ColumnSpec *col)
+{
+	p->columns = lappend(p->columns, col);
+	p->column_names = lappend(p->column_names, makeString(col->name));
+	json_stream_add_column(p->stream, col);
+}
+
+/* The batch's rows written again from its records, now that there are more columns. */
+static void
+rewrite_rows(Pull *p)
+{
+	JsonStream *again = json_stream_create(json_path_parse("$", p->who), p->columns, NULL, p->who);
+
+	json_stream_set_sequence(again, true);
+	json_stream_begin(again, "the records of a batch", NULL);
+	resetStringInfo(&p->batch.rows);
+	json_stream_feed(again, p->batch.records.data, p->batch.records.len, &p->batch.rows, 0);
+	json_stream_end(again);
+}
+
+/* Makes the target fit the batch: creates it from the members seen, or adds the new ones. */
+static void
+fit_target(Pull *p)
+{
+	List	   *fields;
+	List	   *columns;
+	ListCell   *lc;
+	StringInfoData names;
+
+	if (!p->track_fields)
+		return;
+	fields = json_stream_unknown_fields(p->stream);
+	if (fields == NIL)
+		return;
+	columns = schema_columns_for_fields(fields);
+	if (OidIsValid(p->target_relid))
+	{
+		if (strcmp(p->source->schema_drift, "fail") == 0)
+		{
+			initStringInfo(&names);
+			foreach(lc, fields)
+				appendStringInfo(&names, "%s%s", names.len ? ", " : "",
+								 quote_identifier(((FieldSeen *) lfirst(lc))->name));
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s: records have members that %s lacks: %s", p->who, p->target,
+							names.data),
+					 errhint("Add the columns, or redefine the source with schema_drift => 'add_columns' or 'ignore'.")));
+		}
+		schema_add_columns(p->target, columns);
+	}
+	else
+	{
+		schema_create_table(p->target, columns,
+							p->sync.mode == SYNC_INCREMENTAL_DEDUP ? p->source->primary_key : NIL);
+		p->target_relid = RangeVarGetRelid(makeRangeVar(p->source->target_schema,
+														p->source->target_name, -1),
+										   NoLock, false);
+		/* An inferred table without drift tracking tracks no more. */
+		p->track_fields = strcmp(p->source->schema_drift, "ignore") != 0;
+		json_stream_track_fields(p->stream, p->track_fields);
+	}
+	foreach(lc, columns)
+		add_column(p, lfirst(lc));
+	json_stream_forget_fields(p->stream);
+	rewrite_rows(p);
+}
+
+static void
+quarantine_record(void *arg, const char *record, ErrorData *error)
 {
 	Pull	   *p = arg;
-	SourceConfig *cfg = p->config;
-	MemoryContext outer;		/* COPY's, short-lived */
-	HttpResponse response;
-	const char *next;
-	int64		count;
-	char	   *url;
+	char	   *message = error->context
+		? psprintf("%s (%s)", error->message, error->context) : error->message;
 
-	if (p->next_url == NULL || p->pages >= cfg->max_pages)
+	quarantine_save(p->source->name, p->run.id, record, redact_secrets(message, p->secrets),
+					unpack_sql_state(error->sqlerrcode));
+	p->quarantined++;
+}
+
+/* Loads the batch into the target, or into staging and from there into the target. */
+static void
+flush_batch(Pull *p)
+{
+	Oid			relid;
+	Relation	rel;
+	RoleSwitch	rs;
+	bool		quarantine = strcmp(p->source->on_error, "quarantine") == 0;
+
+	if (p->batch.count == 0)
+		return;
+	fit_target(p);
+	if (!OidIsValid(p->target_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s: target table %s does not exist and its records have no members to make columns of",
+						p->who, p->target)));
+	relid = sync_load_relation(&p->sync, p->target_relid, p->column_names);
+
+	role_switch_enter(&rs, p->source->owner, true, NULL);
+	rel = table_open(relid, RowExclusiveLock);
+	p->loaded += load_batch(rel, p->column_names, &p->batch, quarantine ? quarantine_record : NULL, p);
+	table_close(rel, NoLock);
+	role_switch_exit(&rs);
+
+	sync_merge(&p->sync, p->target_relid, p->column_names);
+	batch_reset(&p->batch);
+}
+
+static bool
+produce_csv(void *arg, StringInfo out)
+{
+	Pull	   *p = arg;
+
+	if (!next_piece(p))
 		return false;
-	CHECK_FOR_INTERRUPTS();
-
-	url = page_url(p);
-	MemoryContextReset(p->page_context);
-	outer = MemoryContextSwitchTo(p->page_context);
-
-	p->last_url = MemoryContextStrdup(p->pull_context, http_client_shown_url(p->http, url));
-	progress_update(p->pages, p->records, p->bytes, p->last_url);
-	http_get(p->http, url, &response);
-	fail_on_status(p, &response);
-
-	json_stream_begin(p->stream, psprintf("the response from %s", p->last_url),
-					  response.content_type);
-	json_stream_feed(p->stream, response.body, response.length, out);
-	json_stream_end(p->stream);
-	count = json_stream_records(p->stream);
-	next = json_stream_page_value(p->stream);
-
-	p->pages++;
-	p->records += count;
-	p->bytes += response.length;
-	progress_update(p->pages, p->records, p->bytes, NULL);
-
-	/* Where the next page is, if anywhere: nowhere after an empty page, whatever the style. */
-	if (count == 0)
-		p->next_url = NULL;
-	else
-		switch (cfg->pagination)
-		{
-			case PAGINATE_NONE:
-				p->next_url = NULL;
-				break;
-			case PAGINATE_PAGE_NUMBER:
-				break;
-			case PAGINATE_OFFSET:
-				/* A short page is the last one. */
-				if (count < cfg->page_size)
-					p->next_url = NULL;
-				break;
-			case PAGINATE_CURSOR:
-				if (next && next[0])
-					p->cursor = MemoryContextStrdup(p->pull_context, next);
-				else
-					p->next_url = NULL;
-				break;
-			case PAGINATE_NEXT_URL:
-				p->next_url = next && next[0] ? MemoryContextStrdup(p->pull_context, next) : NULL;
-				break;
-			case PAGINATE_LINK_HEADER:
-				p->next_url = response.link_next
-					? MemoryContextStrdup(p->pull_context, response.link_next) : NULL;
-				break;
-		}
-	MemoryContextSwitchTo(outer);
+	appendBinaryStringInfo(out, p->piece, p->piece_length);
 	return true;
 }
 
-/* The target's columns, where the config declares none: each read from the member of its name. */
-static List *
-table_columns(Relation rel)
+/* CSV pages go to COPY as they arrive, a COPY per page. */
+static void
+pull_csv_pages(Pull *p)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	List	   *columns = NIL;
-
-	for (int i = 0; i < desc->natts; i++)
+	while (!p->pager.done && !p->checkpoint_due)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		ColumnSpec *col;
+		Oid			relid = sync_load_relation(&p->sync, p->target_relid, p->column_names);
+		RoleSwitch	rs;
+		Relation	rel;
+		uint64		n;
 
-		if (att->attisdropped || att->attgenerated)
-			continue;
-		col = palloc0(sizeof(ColumnSpec));
-		col->name = pstrdup(NameStr(att->attname));
-		col->path = json_path_member(col->name);
-		columns = lappend(columns, col);
+		open_page(p);
+		role_switch_enter(&rs, p->source->owner, true, NULL);
+		rel = table_open(relid, RowExclusiveLock);
+		n = load_copy(rel, p->column_names, p->config->copy_options, produce_csv, p);
+		table_close(rel, NoLock);
+		role_switch_exit(&rs);
+		p->loaded += n;
+		sync_merge(&p->sync, p->target_relid, p->column_names);
+		close_page(p, (int64) n);
 	}
-	return columns;
 }
 
+/* The target and the columns read from records: declared, the table's own, or yet to infer. */
 static void
-create_target(Pull *p)
+prepare_target(Pull *p)
 {
-	StringInfoData sql;
+	Oid			nsp = get_namespace_oid(p->source->target_schema, false);
+	bool		declared = p->config->columns != NIL;
 	ListCell   *lc;
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE %s (", p->target);
-	foreach(lc, p->config->columns)
+	p->target_relid = get_relname_relid(p->source->target_name, nsp);
+	if (!OidIsValid(p->target_relid) && declared)
 	{
-		ColumnSpec *col = lfirst(lc);
-
-		appendStringInfo(&sql, "%s%s %s", foreach_current_index(lc) > 0 ? ", " : "",
-						 quote_identifier(col->name), col->type_sql);
+		schema_create_table(p->target, p->config->columns,
+							p->sync.mode == SYNC_INCREMENTAL_DEDUP ? p->source->primary_key : NIL);
+		p->target_relid = get_relname_relid(p->source->target_name, nsp);
 	}
-	appendStringInfoChar(&sql, ')');
-	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create %s", p->target);
+	p->track_fields = !declared && !p->config->csv &&
+		(!OidIsValid(p->target_relid) || strcmp(p->source->schema_drift, "ignore") != 0);
+
+	p->stream = json_stream_create(p->config->records_path, NIL, p->config->next_path, p->who);
+	json_stream_set_sequence(p->stream, p->config->ndjson || p->replay != NULL);
+	json_stream_track_fields(p->stream, p->track_fields);
+	if (p->track_fields || strcmp(p->source->on_error, "quarantine") == 0)
+		json_stream_keep_records(p->stream, &p->batch.records, &p->batch.record_ends);
+	if (declared)
+		foreach(lc, p->config->columns)
+			add_column(p, lfirst(lc));
+	else if (OidIsValid(p->target_relid))
+	{
+		Relation	rel = table_open(p->target_relid, AccessShareLock);
+
+		foreach(lc, schema_table_columns(rel))
+			add_column(p, lfirst(lc));
+		table_close(rel, AccessShareLock);
+	}
 }
 
-/* The part of a pull that must succeed or leave nothing behind. */
+/*
+ * Pulls until no page is left or a checkpoint is due, as the source's owner (restricted wherever
+ * the user's code can run: loads and merges).
+ */
 static void
-pull_into_target(void *arg)
+pull_pages(void *arg)
 {
 	Pull	   *p = arg;
-	RoleSwitch rs;
-	Oid			nsp;
-	Oid			relid;
-	Relation	rel;
-	List	   *names = NIL;
-	ListCell   *lc;
+	RoleSwitch	rs;
 
-	p->http = http_client_create(p->who);
-	http_client_set_retry(p->http, p->config->retry_max_attempts,
-						  p->config->retry_initial_delay_ms, p->config->retry_max_delay_ms);
-	prepare_requests(p);
-
-	role_switch_enter(&rs, p->source->owner, true, NULL);
-
-	nsp = get_namespace_oid(p->source->target_schema, false);
-	relid = get_relname_relid(p->source->target_name, nsp);
-	if (!OidIsValid(relid))
+	if (p->http == NULL && p->replay == NULL)
+		prepare_requests(p);
+	role_switch_enter(&rs, p->source->owner, false, NULL);
+	if (!p->started)
 	{
-		if (p->config->columns == NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("%s: target table %s does not exist and the config declares no columns",
-							p->who, p->target)));
-		create_target(p);
-		relid = get_relname_relid(p->source->target_name, nsp);
+		prepare_target(p);
+		sync_begin(&p->sync);
+		p->started = true;
 	}
-	rel = table_open(relid, RowExclusiveLock);
-	p->columns = p->config->columns ? p->config->columns : table_columns(rel);
-	p->stream = json_stream_create(p->config->records_path, p->columns, p->config->next_path,
-								   p->who);
-	foreach(lc, p->columns)
-		names = lappend(names, makeString(((ColumnSpec *) lfirst(lc))->name));
-
-	if (strcmp(p->source->sync_mode, "full_refresh_overwrite") == 0)
-	{
-		/* DELETE, not TRUNCATE: readers keep seeing the old rows until this commits. */
-		if (SPI_execute(psprintf("DELETE FROM %s", p->target), false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not empty %s", p->target);
-	}
-	p->rows = load_copy(rel, names, produce_page, p);
-	table_close(rel, NoLock);
-
+	p->checkpoint_due = false;
+	if (p->config->csv)
+		pull_csv_pages(p);
+	else
+		for (;;)
+		{
+			fill_batch(p);
+			flush_batch(p);
+			if (!p->page_open && (p->pager.done || p->checkpoint_due))
+				break;
+		}
+	if (p->pager.done)
+		sync_end(&p->sync);
 	role_switch_exit(&rs);
+}
+
+static int64
+rows_loaded(Pull *p)
+{
+	return p->sync.mode == SYNC_INCREMENTAL_APPEND || p->sync.mode == SYNC_INCREMENTAL_DEDUP
+		? p->sync.merged : p->loaded;
+}
+
+/* The source's state: its cursor and, mid-way through a checkpointed pull, where to resume. */
+static char *
+state_json(Pull *p, bool resumable)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "{\"cursor\": %s, \"pages\": %ld, \"records\": " INT64_FORMAT,
+					 p->sync.cursor ? p->sync.cursor : "null", p->pager.pages, p->records);
+	if (resumable)
+	{
+		appendStringInfoString(&s, ", \"resume\": {");
+		pager_save(&p->pager, &s);
+		appendStringInfo(&s, ", \"floor\": %s}", p->sync.floor ? p->sync.floor : "null");
+	}
+	appendStringInfoChar(&s, '}');
+	return s.data;
+}
+
+/* A member's JSON text, or NULL when it is missing or null. */
+static char *
+member_json(json_t *object, const char *key)
+{
+	json_t	   *v = object ? json_object_get(object, key) : NULL;
+	char	   *text;
+	char	   *result;
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	result = pstrdup(text);
+	free(text);
+	return result;
+}
+
+/* Takes the stored state: the cursor to pass, and where an unfinished pull stopped. */
+static void
+restore_state(Pull *p)
+{
+	char	   *state = source_state_load(p->source->name);
+	json_t	   *root = state ? json_loads(state, 0, NULL) : NULL;
+	json_t	   *resume = root ? json_object_get(root, "resume") : NULL;
+	bool		incremental = p->sync.mode == SYNC_INCREMENTAL_APPEND ||
+		p->sync.mode == SYNC_INCREMENTAL_DEDUP;
+
+	if (incremental)
+		p->sync.floor = p->sync.cursor = member_json(root, "cursor");
+	if (json_is_object(resume) && p->sync.mode != SYNC_OVERWRITE)
+	{
+		char	   *text = member_json(root, "resume");
+
+		pager_restore(&p->pager, text);
+		p->resumed_at = p->pager.pages;
+		p->records = json_integer_value(json_object_get(root, "records"));
+		/* The interrupted pull's records were held to its own floor. */
+		if (incremental)
+			p->sync.floor = member_json(resume, "floor");
+	}
+	json_decref(root);
+}
+
+static void
+pull_prepare(Pull *p, const char *name)
+{
+	p->source = source_load(name);
+	p->who = psprintf("source \"%s\"", p->source->name);
+	require_member_of_owner(p->source->owner, "source", p->source->name);
+	p->config = source_config_parse(p->source->name, p->source->kind, p->source->config);
+	p->target = quote_qualified_identifier(p->source->target_schema, p->source->target_name);
+	p->pull_context = CurrentMemoryContext;
+	p->page_context = AllocSetContextCreate(CurrentMemoryContext, "sluice pull page",
+											ALLOCSET_DEFAULT_SIZES);
+	p->resumed_at = -1;
+	pager_init(&p->pager, p->config);
+	p->sync.mode = sync_mode_from_name(p->source->sync_mode);
+	p->sync.who = p->who;
+	p->sync.context = p->pull_context;
+	p->sync.target = p->target;
+	p->sync.owner = p->source->owner;
+	p->sync.cursor_field = p->source->cursor_field;
+	p->sync.primary_key = p->source->primary_key;
+	batch_init(&p->batch);
+	restore_state(p);
+	run_begin(&p->run, "pull", p->source->name, p->source->owner);
+}
+
+/* Fills in the run's figures and details. */
+static void
+describe_run(Pull *p)
+{
+	RunRecord  *run = &p->run;
+
+	run->rows = rows_loaded(p);
+	run->bytes = p->bytes;
+	resetStringInfo(&run->details);
+	run_detail(run, "pages", psprintf("%ld", p->pager.pages));
+	run_detail(run, "records", psprintf(INT64_FORMAT, p->records));
+	if (p->quarantined)
+		run_detail(run, "quarantined", psprintf(INT64_FORMAT, p->quarantined));
+	if (p->sync.without_cursor)
+		run_detail(run, "skipped_without_cursor", psprintf(INT64_FORMAT, p->sync.without_cursor));
+	if (p->sync.cursor)
+		run_detail(run, "cursor", p->sync.cursor);
+	if (p->resumed_at >= 0)
+		run_detail(run, "resumed_at_page", psprintf("%ld", p->resumed_at));
+	if (p->http && http_client_retries(p->http)[0])
+		run_detail(run, "retries", psprintf("[%s]", http_client_retries(p->http)));
+	if (p->last_url)
+	{
+		StringInfoData url;
+
+		initStringInfo(&url);
+		escape_json(&url, p->last_url);
+		run_detail(run, "last_url", url.data);
+	}
+}
+
+/* A failed pull: recorded in a transaction of its own, then the error goes on to the caller. */
+static void pg_attribute_noreturn()
+fail(Pull *p, ErrorData *error)
+{
+	progress_end();
+	describe_run(p);
+	p->run.rows = p->loaded_committed;
+	run_record_autonomously(&p->run, "failed", redact_secrets(error->message, p->secrets),
+							unpack_sql_state(error->sqlerrcode));
+	ReThrowError(error);
+}
+
+/* A finished pull: its state, lineage and run commit with its rows. */
+static Datum
+succeed(Pull *p)
+{
+	describe_run(p);
+	source_state_save(p->source->name, p->run.id, state_json(p, false));
+	lineage_replace_inputs("source", p->source->name, p->target, "table",
+						   list_make1(http_url_for_display(p->config->url, false)),
+						   list_make1("url"), p->run.id);
+	progress_end();
+	return run_finish(&p->run, "success", NULL);
 }
 
 Datum
 sluice_pull(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Pull		p = {0};
-	RunRecord	run;
 	ErrorData  *error;
 	Datum		result;
 
 	SPI_connect();
-	p.source = source_load(name);
-	p.who = psprintf("source \"%s\"", p.source->name);
-	require_member_of_owner(p.source->owner, "source", p.source->name);
-	p.config = source_config_parse(p.source->name, p.source->config);
-	p.target = quote_qualified_identifier(p.source->target_schema, p.source->target_name);
-	p.next_url = p.config->url;
-	p.pull_context = CurrentMemoryContext;
-	p.page_context = AllocSetContextCreate(CurrentMemoryContext, "sluice pull page",
-										   ALLOCSET_DEFAULT_SIZES);
-	run_begin(&run, "pull", p.source->name, p.source->owner);
-
-	progress_start(run.id, p.source->name, p.source->owner);
-	error = run_guarded(pull_into_target, &p);
-	progress_end();
-	run.rows = (int64) p.rows;
-	run.bytes = p.bytes;
-	run_detail(&run, "pages", psprintf("%ld", p.pages));
-	run_detail(&run, "records", psprintf(INT64_FORMAT, p.records));
-	if (p.http && http_client_retries(p.http)[0])
-		run_detail(&run, "retries", psprintf("[%s]", http_client_retries(p.http)));
-	if (p.last_url)
-	{
-		StringInfoData url;
-
-		initStringInfo(&url);
-		escape_json(&url, p.last_url);
-		run_detail(&run, "last_url", url.data);
-	}
+	pull_prepare(&p, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	progress_start(p.run.id, p.source->name, p.source->owner);
+	error = run_guarded(pull_pages, &p);
 	if (error)
+		fail(&p, error);
+	result = succeed(&p);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+Datum
+sluice_pull_checkpointed(PG_FUNCTION_ARGS)
+{
+	CallContext *call = (CallContext *) fcinfo->context;
+	bool		atomic = call == NULL || !IsA(call, CallContext) || call->atomic;
+	Pull		p = {0};
+	ErrorData  *error;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("a source name is needed")));
+	SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC);
+	pull_prepare(&p, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	p.every_pages = PG_ARGISNULL(1) ? 10 : PG_GETARG_INT32(1);
+	if (p.every_pages < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("every_pages must be at least 1, not %d", p.every_pages)));
+	if (p.sync.mode == SYNC_OVERWRITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is full_refresh_overwrite: its rows are replaced all at once", p.who),
+				 errhint("Use SELECT sluice.pull('%s'); checkpoints suit the append and incremental modes.",
+						 p.source->name)));
+	if (atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("sluice.pull_checkpointed cannot commit inside a transaction block"),
+				 errhint("CALL it on its own, or use SELECT sluice.pull('%s') inside the transaction.",
+						 p.source->name)));
+	progress_start(p.run.id, p.source->name, p.source->owner);
+	for (;;)
 	{
-		char	   *message = redact_secrets(error->message, p.secrets);
-
-		run.rows = 0;
-		run_record_autonomously(&run, "failed", message, unpack_sql_state(error->sqlerrcode));
-		ReThrowError(error);
+		error = run_guarded(pull_pages, &p);
+		if (error)
+			fail(&p, error);
+		if (p.pager.done)
+			break;
+		/* A checkpoint: rows, state and the run so far commit together. */
+		describe_run(&p);
+		source_state_save(p.source->name, p.run.id, state_json(&p, true));
+		run_finish(&p.run, "running", NULL);
+		SPI_commit();
+		EnsurePortalSnapshotExists();
+		p.loaded_committed = rows_loaded(&p);
 	}
+	(void) succeed(&p);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
 
-	source_state_save(p.source->name, run.id, psprintf("{\"pages\": %ld, \"records\": " INT64_FORMAT "}",
-													   p.pages, p.records));
-	lineage_replace_inputs("source", p.source->name, p.target, "table",
-						   list_make1(http_url_for_display(p.config->url, false)),
-						   list_make1("url"), run.id);
-	result = run_finish(&run, "success", NULL);
+Datum
+sluice_replay_quarantine(PG_FUNCTION_ARGS)
+{
+	Pull		p = {0};
+	ErrorData  *error;
+	StringInfoData records;
+	List	   *pending;
+	ListCell   *lc;
+	Datum		result;
+
+	SPI_connect();
+	pull_prepare(&p, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	pending = quarantine_pending(p.source->name);
+	initStringInfo(&records);
+	foreach(lc, pending)
+		appendStringInfo(&records, "%s\n", ((QuarantinedRecord *) lfirst(lc))->record);
+	p.replay = records.data;
+	/* Replayed records were never loaded: no cursor holds them back, no overwrite empties. */
+	p.sync.floor = NULL;
+	if (p.sync.mode == SYNC_OVERWRITE)
+		p.sync.mode = SYNC_APPEND;
+
+	error = run_guarded(pull_pages, &p);
+	if (error)
+		fail(&p, error);
+	foreach(lc, pending)
+		quarantine_mark_replayed(((QuarantinedRecord *) lfirst(lc))->id, p.run.id);
+	describe_run(&p);
+	run_detail(&p.run, "replayed", psprintf("%d", list_length(pending)));
+	result = run_finish(&p.run, "success", NULL);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
