@@ -37,6 +37,8 @@ struct HttpClient
 	bool		done;
 	CURLcode	result;
 	size_t		received;		/* body bytes of this response */
+	TimestampTz last_heard;		/* when the server last sent (or the reader last asked) */
+	bool		stalled;
 	size_t		max_bytes;
 	bool		too_large;
 	bool		out_of_memory;
@@ -103,6 +105,7 @@ collect_body(char *data, size_t size, size_t count, void *arg)
 	memcpy(c->body + c->length, data, bytes);
 	c->length += bytes;
 	c->received += bytes;
+	c->last_heard = GetCurrentTimestamp();
 	c->body[c->length] = '\0';
 	return bytes;
 }
@@ -147,9 +150,6 @@ http_client_create(const char *who)
 	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long) sluice_http_timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) sluice_http_connect_timeout_ms);
-	/* A server that stalls mid-body is given up on after this long without a byte. */
-	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, (long) sluice_http_stall_timeout_s);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "sluice/0.1");
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
@@ -393,6 +393,12 @@ report_transfer_error(HttpClient *c, const char *url, CURLcode rc, int attempts)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("%s: out of memory reading the response from %s", c->who, shown)));
+	if (c->stalled)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("%s: %s sent nothing for %d s%s", c->who, shown,
+						sluice_http_stall_timeout_s, tries),
+				 errhint("sluice.http_stall_timeout is %d s.", sluice_http_stall_timeout_s)));
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -497,6 +503,14 @@ pump(HttpClient *c)
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		mc = curl_multi_poll(c->multi, NULL, 0, 100, NULL);
 		pgstat_report_wait_end();
+		/* curl's low-speed limit averages over seconds; a stall is plain silence. */
+		if (TimestampDifferenceExceeds(c->last_heard, GetCurrentTimestamp(),
+									   sluice_http_stall_timeout_s * 1000))
+		{
+			c->stalled = true;
+			c->done = true;
+			c->result = CURLE_OPERATION_TIMEDOUT;
+		}
 	}
 }
 
@@ -521,6 +535,8 @@ start_transfer(HttpClient *c, const char *url)
 	c->result = CURLE_OK;
 	c->too_large = false;
 	c->out_of_memory = false;
+	c->stalled = false;
+	c->last_heard = GetCurrentTimestamp();
 	c->error[0] = '\0';
 	if (c->url)
 		pfree(c->url);
@@ -697,6 +713,7 @@ http_open(HttpClient *c, const char *url, HttpResponse *response)
 size_t
 http_read(HttpClient *c, const char **data)
 {
+	c->last_heard = GetCurrentTimestamp();	/* time spent by the reader is no stall */
 	if (c->handed_out)
 	{
 		c->length = 0;

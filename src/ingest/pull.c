@@ -218,7 +218,7 @@ check_content_type(Pull *p, const char *first, size_t length)
 			pg_strncasecmp(type, "application/octet-stream", 24) == 0;
 	if (!ok)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("%s: %s answered with content type \"%s\", not %s", p->who, p->last_url,
 						type, p->config->csv ? "CSV" : "JSON"),
 				 errdetail("The body begins: %s",
@@ -408,14 +408,65 @@ quarantine_record(void *arg, const char *record, ErrorData *error)
 	p->quarantined++;
 }
 
+/* A record COPY refused fails the pull: the error names the source and says what to do. */
+static void pg_attribute_noreturn()
+refuse_record(Pull *p)
+{
+	MemoryContext cxt = MemoryContextSwitchTo(p->pull_context);
+	ErrorData  *error = CopyErrorData();
+	int			category = ERRCODE_TO_CATEGORY(error->sqlerrcode);
+
+	MemoryContextSwitchTo(cxt);
+	if (category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+		PG_RE_THROW();
+	FlushErrorState();
+	error->message = psprintf("%s: a record could not be loaded into %s: %s%s%s%s", p->who,
+							  p->target, error->message, error->context ? " (" : "",
+							  error->context ? error->context : "", error->context ? ")" : "");
+	error->context = NULL;
+	if (error->hint == NULL)
+		error->hint = pstrdup("Fix the column's type or path, or redefine the source with on_error => 'quarantine' to set such records aside.");
+	ReThrowError(error);
+}
+
+static bool produce_csv(void *arg, StringInfo out);
+
+/*
+ * Loads into relid as the owner, restricted: the page's CSV as it arrives, or the batch of JSON
+ * records; returns the rows loaded.
+ */
+static uint64
+load_as_owner(Pull *p, Oid relid)
+{
+	bool		quarantine = strcmp(p->source->on_error, "quarantine") == 0;
+	RoleSwitch	rs;
+	Relation	rel;
+	uint64		n = 0;
+
+	role_switch_enter(&rs, p->source->owner, true, NULL);
+	rel = table_open(relid, RowExclusiveLock);
+	PG_TRY();
+	{
+		if (p->config->csv)
+			n = load_copy(rel, p->column_names, p->config->copy_options, produce_csv, p);
+		else
+			n = load_batch(rel, p->column_names, &p->batch, quarantine ? quarantine_record : NULL, p);
+	}
+	PG_CATCH();
+	{
+		refuse_record(p);
+	}
+	PG_END_TRY();
+	table_close(rel, NoLock);
+	role_switch_exit(&rs);
+	return n;
+}
+
 /* Loads the batch into the target, or into staging and from there into the target. */
 static void
 flush_batch(Pull *p)
 {
 	Oid			relid;
-	Relation	rel;
-	RoleSwitch	rs;
-	bool		quarantine = strcmp(p->source->on_error, "quarantine") == 0;
 
 	if (p->batch.count == 0)
 		return;
@@ -426,13 +477,7 @@ flush_batch(Pull *p)
 				 errmsg("%s: target table %s does not exist and its records have no members to make columns of",
 						p->who, p->target)));
 	relid = sync_load_relation(&p->sync, p->target_relid, p->column_names);
-
-	role_switch_enter(&rs, p->source->owner, true, NULL);
-	rel = table_open(relid, RowExclusiveLock);
-	p->loaded += load_batch(rel, p->column_names, &p->batch, quarantine ? quarantine_record : NULL, p);
-	table_close(rel, NoLock);
-	role_switch_exit(&rs);
-
+	p->loaded += load_as_owner(p, relid);
 	sync_merge(&p->sync, p->target_relid, p->column_names);
 	batch_reset(&p->batch);
 }
@@ -455,16 +500,10 @@ pull_csv_pages(Pull *p)
 	while (!p->pager.done && !p->checkpoint_due)
 	{
 		Oid			relid = sync_load_relation(&p->sync, p->target_relid, p->column_names);
-		RoleSwitch	rs;
-		Relation	rel;
 		uint64		n;
 
 		open_page(p);
-		role_switch_enter(&rs, p->source->owner, true, NULL);
-		rel = table_open(relid, RowExclusiveLock);
-		n = load_copy(rel, p->column_names, p->config->copy_options, produce_csv, p);
-		table_close(rel, NoLock);
-		role_switch_exit(&rs);
+		n = load_as_owner(p, relid);
 		p->loaded += n;
 		sync_merge(&p->sync, p->target_relid, p->column_names);
 		close_page(p, (int64) n);
@@ -523,7 +562,7 @@ pull_pages(void *arg)
 	if (!p->started)
 	{
 		prepare_target(p);
-		sync_begin(&p->sync);
+		sync_begin(&p->sync, p->target_relid);
 		p->started = true;
 	}
 	p->checkpoint_due = false;
@@ -613,6 +652,8 @@ restore_state(Pull *p)
 static void
 pull_prepare(Pull *p, const char *name)
 {
+	ListCell   *lc;
+
 	p->source = source_load(name);
 	p->who = psprintf("source \"%s\"", p->source->name);
 	require_member_of_owner(p->source->owner, "source", p->source->name);
@@ -629,7 +670,8 @@ pull_prepare(Pull *p, const char *name)
 	p->sync.target = p->target;
 	p->sync.owner = p->source->owner;
 	p->sync.cursor_field = p->source->cursor_field;
-	p->sync.primary_key = p->source->primary_key;
+	foreach(lc, p->source->primary_key)
+		p->sync.primary_key = lappend(p->sync.primary_key, makeString(lfirst(lc)));
 	batch_init(&p->batch);
 	restore_state(p);
 	run_begin(&p->run, "pull", p->source->name, p->source->owner);
@@ -734,7 +776,7 @@ sluice_pull_checkpointed(PG_FUNCTION_ARGS)
 						 p.source->name)));
 	if (atomic)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("sluice.pull_checkpointed cannot commit inside a transaction block"),
 				 errhint("CALL it on its own, or use SELECT sluice.pull('%s') inside the transaction.",
 						 p.source->name)));

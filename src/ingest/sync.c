@@ -8,6 +8,7 @@
 #include "catalog/pg_type.h"
 #include "utils/jsonb.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -46,10 +47,10 @@ run_as_owner(Sync *sync, const char *sql, int nargs, Oid *types, Datum *values,
 }
 
 void
-sync_begin(Sync *sync)
+sync_begin(Sync *sync, Oid target)
 {
 	/* DELETE, not TRUNCATE: readers keep seeing the old rows until this commits. */
-	if (sync->mode == SYNC_OVERWRITE)
+	if (sync->mode == SYNC_OVERWRITE && OidIsValid(target))
 		run_as_owner(sync, psprintf("DELETE FROM %s", sync->target), 0, NULL, NULL, NULL,
 					 SPI_OK_DELETE);
 }
@@ -98,7 +99,11 @@ sync_load_relation(Sync *sync, Oid target, List *column_names)
 
 	/* Staging holds just the loaded columns, without the target's constraints or defaults. */
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "DROP TABLE IF EXISTS " STAGING "; CREATE TEMP TABLE sluice_pull_staging (");
+	/* One left by a pull of this session that failed after a checkpoint goes too. */
+	if (sync->staging ||
+		OidIsValid(RangeVarGetRelid(makeRangeVar("pg_temp", "sluice_pull_staging", -1), NoLock, true)))
+		appendStringInfoString(&sql, "DROP TABLE " STAGING "; ");
+	appendStringInfoString(&sql, "CREATE TEMP TABLE sluice_pull_staging (");
 	foreach(lc, column_names)
 	{
 		Oid			type;
@@ -203,6 +208,6 @@ void
 sync_end(Sync *sync)
 {
 	if (sync->staging)
-		run_as_owner(sync, "DROP TABLE IF EXISTS " STAGING, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		run_as_owner(sync, "DROP TABLE " STAGING, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	sync->staging = false;
 }

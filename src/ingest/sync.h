@@ -32,7 +32,7 @@ typedef struct Sync
 	const char *target;			/* quoted qualified name */
 	Oid			owner;
 	const char *cursor_field;
-	List	   *primary_key;
+	List	   *primary_key;	/* String */
 	char	   *floor;			/* JSON: the cursor records must pass, or NULL for all */
 	char	   *cursor;			/* JSON: the greatest cursor loaded so far, or NULL */
 	bool		staging;		/* the staging table exists */
@@ -42,8 +42,8 @@ typedef struct Sync
 
 extern SyncMode sync_mode_from_name(const char *name);
 
-/* Prepares the target for the pull's first records (empties it for an overwrite). */
-extern void sync_begin(Sync *sync);
+/* Prepares the target, if it exists yet, for the pull's records (empties it for an overwrite). */
+extern void sync_begin(Sync *sync, Oid target);
 
 /* The relation records are loaded into: the target itself, or a staging table made for them. */
 extern Oid	sync_load_relation(Sync *sync, Oid target, List *column_names);
