@@ -3,7 +3,7 @@
 Samples /proc/<backend pid>/status every 10 ms while the statement runs; shared buffers are not
 counted, only what the backend allocates for itself.
 
-usage: peak_memory.py "SQL"
+usage: peak_memory.py "SQL" [name]     prints <name>=<MB> (default backend_peak_memory_mb)
 """
 import sys
 import threading
@@ -40,7 +40,8 @@ def main():
     finally:
         done.set()
         sampler.join()
-    print("backend_peak_memory_mb=%.1f (above idle %.1f MB)" % ((peak[0] - idle) / 1024, idle / 1024))
+    name = sys.argv[2] if len(sys.argv) > 2 else "backend_peak_memory_mb"
+    print("%s=%.1f (above idle %.1f MB)" % (name, (peak[0] - idle) / 1024, idle / 1024))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,7 @@ copy_from_feed(CopyFeed *feed, ParseState *pstate, Relation rel, List *column_na
 	PG_FINALLY();
 	{
 		current_feed = outer_feed;
+		pfree(feed->buffer.data);
 	}
 	PG_END_TRY();
 	return loaded;

@@ -80,6 +80,7 @@ typedef struct Pull
 
 	MemoryContext pull_context; /* lives as long as the pull */
 	MemoryContext page_context; /* reset for every page */
+	MemoryContext batch_context;	/* reset after every batch is loaded */
 
 	int64		records;		/* records of the pages finished */
 	int64		bytes;
@@ -467,6 +468,7 @@ static void
 flush_batch(Pull *p)
 {
 	Oid			relid;
+	MemoryContext outer;
 
 	if (p->batch.count == 0)
 		return;
@@ -476,9 +478,12 @@ flush_batch(Pull *p)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("%s: target table %s does not exist and its records have no members to make columns of",
 						p->who, p->target)));
+	outer = MemoryContextSwitchTo(p->batch_context);
 	relid = sync_load_relation(&p->sync, p->target_relid, p->column_names);
 	p->loaded += load_as_owner(p, relid);
 	sync_merge(&p->sync, p->target_relid, p->column_names);
+	MemoryContextSwitchTo(outer);
+	MemoryContextReset(p->batch_context);
 	batch_reset(&p->batch);
 }
 
@@ -662,6 +667,8 @@ pull_prepare(Pull *p, const char *name)
 	p->pull_context = CurrentMemoryContext;
 	p->page_context = AllocSetContextCreate(CurrentMemoryContext, "sluice pull page",
 											ALLOCSET_DEFAULT_SIZES);
+	p->batch_context = AllocSetContextCreate(CurrentMemoryContext, "sluice pull batch",
+											 ALLOCSET_DEFAULT_SIZES);
 	p->resumed_at = -1;
 	pager_init(&p->pager, p->config);
 	p->sync.mode = sync_mode_from_name(p->source->sync_mode);
