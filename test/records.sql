@@ -1,7 +1,7 @@
 -- pgTAP: record formats (NDJSON, CSV, the whole record), schema inference and drift,
 -- quarantine and replay, and transfer faults (truncated, stalled, wrong content type).
 BEGIN;
-SELECT plan(30);
+SELECT plan(34);
 
 CREATE SCHEMA tap_rec;
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -26,6 +26,25 @@ SELECT sluice.create_source('raw', target => 'tap_rec.raw', config => '{
 SELECT is((sluice.pull('raw')).rows, 3::bigint, 'records with a _raw column load');
 SELECT results_eq($$SELECT login, _raw->'user'->>'login', _raw->>'name' FROM tap_rec.raw WHERE id = 2$$,
                   $$VALUES ('bob', 'bob', 'café ☕')$$, '_raw holds the whole record');
+
+-- A body that arrives a byte at a time: names, values, escapes, nested values and whole records
+-- all straddle reads, and load the same
+SELECT sluice.create_source('dribble', target => 'tap_rec.dribble', config => '{
+  "url": "http://127.0.0.1:18765/test/mixed?dribble=1", "records_path": "$.data",
+  "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}, {"name": "meta", "type": "jsonb"},
+              {"name": "login", "type": "text", "path": "$.user.login"}, {"name": "_raw", "type": "jsonb", "path": "$"}]}');
+SELECT is((sluice.pull('dribble')).rows, 3::bigint, 'a body sent a byte at a time loads');
+SELECT results_eq('SELECT d.id, d.name, d.meta, d.login, d._raw = r._raw FROM tap_rec.dribble d JOIN tap_rec.raw r USING (id) ORDER BY id',
+                  $$VALUES (1, E'tab\there, newline\nhere, backslash\\here', '{"k": 1}'::jsonb, 'ann', true),
+                           (2, 'café ☕', '{"nested": {"x": [1, 2]}}', 'bob', true), (3, NULL, '{}', 'cy', true)$$,
+                  'and its values are the same as when it comes whole');
+SELECT sluice.create_source('dribble_u', target => 'tap_rec.dribble_u', config => '{
+  "url": "http://127.0.0.1:18765/test/unicode?dribble=1", "records_path": "$.data",
+  "columns": [{"name": "s", "type": "text"}, {"name": "n", "type": "numeric"}]}');
+SELECT is((sluice.pull('dribble_u')).rows, 2::bigint, 'a body of escapes sent a byte at a time loads');
+SELECT results_eq('SELECT s, n FROM tap_rec.dribble_u ORDER BY n',
+                  $$VALUES (E'\U0001F600 "q" \\ / \b\f end', -1500::numeric), ('', 0)$$,
+                  'escapes cut between reads, a surrogate pair among them, decode the same');
 
 -- CSV through COPY: delimiter, quotes, empty as NULL, header checked against the columns
 SELECT sluice.create_source('csv', kind => 'http_csv', target => 'tap_rec.csv', config => '{

@@ -67,12 +67,15 @@ struct JsonStream
 	int			allocated;
 	Expect		expect;
 	bool		done;			/* the top-level value is complete */
-	int64		offset;			/* bytes read, for error positions */
+	int64		offset;			/* bytes in the pieces before this one, for error positions */
+	size_t		pos;			/* the byte being read in this piece, counted from 1 */
 
 	Token		token;
 	bool		token_is_key;
 	int			target;			/* where the scalar being read goes */
-	StringInfoData text;		/* the token: a decoded string, a number or a literal */
+	StringInfoData text;		/* a number or literal, or a string no column takes */
+	StringInfo	sink;			/* where the string's characters go, or NULL to skip them */
+	bool		sink_is_copy;	/* sink is a column's slot: COPY text */
 	int			escape;			/* 0, 1 after a backslash, 2-5 inside \uXXXX */
 	pg_wchar	code;
 	pg_wchar	high_surrogate;
@@ -83,7 +86,8 @@ struct JsonStream
 	bool	   *filled;
 	int			capture_depth;	/* > 0: an object or array kept raw for capture_column */
 	int			capture_column;
-	StringInfoData capture;
+	StringInfoData capture;		/* its text in the pieces before this one */
+	size_t		capture_from;	/* where the rest of its text starts in this piece */
 
 	int			next_column;	/* where value_starts looks first */
 	int64		records;
@@ -94,12 +98,30 @@ struct JsonStream
 	StringInfo	raw_sink;		/* where each record's JSON text goes, or NULL */
 	List	  **raw_ends;		/* the end offset in raw_sink of each record (int) */
 	bool		recording;		/* the record under way is being kept in raw */
-	StringInfoData raw;
+	StringInfoData raw;			/* its text in the pieces before this one */
+	size_t		raw_from;		/* where the rest of its text starts in this piece */
 
 	bool		track_fields;	/* note members of records that no column reads */
 	List	   *unknown;		/* FieldSeen */
 	FieldSeen  *field;			/* the unknown member whose value is being read, or NULL */
 };
+
+/* appendBinaryStringInfo, inlined: the parser appends a few bytes at a time, millions of times. */
+static inline void
+append(StringInfo buf, const char *data, int length)
+{
+	if (buf->len + length >= buf->maxlen)
+		enlargeStringInfo(buf, length);
+	memcpy(buf->data + buf->len, data, length);
+	buf->len += length;
+	buf->data[buf->len] = '\0';
+}
+
+static inline void
+append_char(StringInfo buf, char c)
+{
+	append(buf, &c, 1);
+}
 
 static void pg_attribute_noreturn()
 syntax_error(JsonStream *s, const char *why)
@@ -107,7 +129,8 @@ syntax_error(JsonStream *s, const char *why)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("%s: %s is not valid JSON", s->who, s->what),
-			 errdetail("%s at byte " INT64_FORMAT " (content type %s).", why, s->offset,
+			 errdetail("%s at byte " INT64_FORMAT " (content type %s).", why,
+					   s->offset + (int64) s->pos,
 					   s->content_type ? s->content_type : "not given")));
 }
 
@@ -260,11 +283,11 @@ append_copy_text(StringInfo out, const char *text, size_t length)
 			default:
 				continue;
 		}
-		appendBinaryStringInfo(out, text + run_start, i - run_start);
-		appendBinaryStringInfo(out, escape, 2);
+		append(out, text + run_start, i - run_start);
+		append(out, escape, 2);
 		run_start = i + 1;
 	}
-	appendBinaryStringInfo(out, text + run_start, length - run_start);
+	append(out, text + run_start, length - run_start);
 }
 
 static void
@@ -281,21 +304,21 @@ emit_row(JsonStream *s, StringInfo out)
 		}
 		if (s->raw_sink)
 		{
-			appendBinaryStringInfo(s->raw_sink, s->raw.data, s->raw.len);
-			appendStringInfoChar(s->raw_sink, '\n');
+			append(s->raw_sink, s->raw.data, s->raw.len);
+			append_char(s->raw_sink, '\n');
 			*s->raw_ends = lappend_int(*s->raw_ends, s->raw_sink->len);
 		}
 	}
 	for (int i = 0; i < s->ncolumns; i++)
 	{
 		if (i > 0)
-			appendStringInfoChar(out, '\t');
+			append_char(out, '\t');
 		if (s->filled[i])
-			appendBinaryStringInfo(out, s->slots[i].data, s->slots[i].len);
+			append(out, s->slots[i].data, s->slots[i].len);
 		else
-			appendBinaryStringInfo(out, "\\N", 2);
+			append(out, "\\N", 2);
 	}
-	appendStringInfoChar(out, '\n');
+	append_char(out, '\n');
 	s->records++;
 }
 
@@ -456,9 +479,30 @@ value_ends(JsonStream *s)
 		s->expect = EXPECT_COMMA_OR_END;
 }
 
+/*
+ * Text kept raw (a record, or a container for a column) is copied a span at a time: what this
+ * piece holds of it up to end joins what earlier pieces held.
+ */
 static void
-open_container(JsonStream *s, char c, StringInfo out)
+keep_spans(JsonStream *s, const char *data, size_t end)
 {
+	if (s->recording)
+	{
+		append(&s->raw, data + s->raw_from, end - s->raw_from);
+		s->raw_from = end;
+	}
+	if (s->capture_depth > 0)
+	{
+		append(&s->capture, data + s->capture_from, end - s->capture_from);
+		s->capture_from = end;
+	}
+}
+
+/* data[at] opens an object or array. */
+static void
+open_container(JsonStream *s, const char *data, size_t at)
+{
+	char		c = data[at];
 	Role		role;
 	int			target = value_starts(s, c, &role);
 	Frame	   *f;
@@ -487,7 +531,7 @@ open_container(JsonStream *s, char c, StringInfo out)
 		{
 			s->recording = true;
 			resetStringInfo(&s->raw);
-			appendStringInfoChar(&s->raw, c);
+			s->raw_from = at;
 		}
 	}
 	if (target >= 0)
@@ -496,17 +540,20 @@ open_container(JsonStream *s, char c, StringInfo out)
 		s->capture_depth = s->depth;
 		s->capture_column = target;
 		resetStringInfo(&s->capture);
-		appendStringInfoChar(&s->capture, c);
+		s->capture_from = at;
 	}
 }
 
+/* data[at] closes an object or array. */
 static void
-close_container(JsonStream *s, char c, StringInfo out)
+close_container(JsonStream *s, const char *data, size_t at, StringInfo out)
 {
+	char		c = data[at];
 	Frame	   *f = &s->frames[s->depth - 1];
 
 	if (f->is_object != (c == '}'))
 		syntax_error(s, psprintf("unexpected \"%c\"", c));
+	keep_spans(s, data, at + 1);
 	s->depth--;
 	if (s->capture_depth > s->depth)
 	{
@@ -557,7 +604,10 @@ is_json_number(const char *t)
 	return *t == '\0';
 }
 
-/* A string, number or literal has ended: it is a member name or a value for its target. */
+/*
+ * A string, number or literal has ended: it was a member name or a value for its target.  A
+ * string is already in its sink; a number or literal is in text.
+ */
 static void
 token_ends(JsonStream *s)
 {
@@ -566,6 +616,11 @@ token_ends(JsonStream *s)
 	bool		is_null = false;
 
 	s->token = TOKEN_NONE;
+	if (s->token_is_key)
+	{
+		s->expect = EXPECT_COLON;
+		return;
+	}
 	if (token == TOKEN_LITERAL)
 	{
 		if (strcmp(text, "null") == 0)
@@ -575,37 +630,37 @@ token_ends(JsonStream *s)
 	}
 	else if (token == TOKEN_NUMBER && !is_json_number(text))
 		syntax_error(s, psprintf("invalid number \"%s\"", text));
-	if (s->field && !s->token_is_key)
+	if (s->field)
 	{
 		s->field->kinds |= token_kind(token, text, s->text.len);
 		s->field = NULL;
 	}
 
-	if (s->token_is_key)
-	{
-		Frame	   *f = &s->frames[s->depth - 1];
-
-		resetStringInfo(&f->key);
-		appendBinaryStringInfo(&f->key, s->text.data, s->text.len);
-		s->expect = EXPECT_COLON;
-		return;
-	}
 	if (s->target >= 0)
 	{
 		StringInfo	slot = &s->slots[s->target];
 
-		resetStringInfo(slot);
 		if (is_null)
-			appendBinaryStringInfo(slot, "\\N", 2);
-		else if (token == TOKEN_STRING)
-			append_copy_text(slot, s->text.data, s->text.len);
-		else
-			appendBinaryStringInfo(slot, s->text.data, s->text.len);
+			append(slot, "\\N", 2);
+		else if (token != TOKEN_STRING)
+			append(slot, text, s->text.len);
 		s->filled[s->target] = true;
 	}
 	else if (s->target == TARGET_PAGE)
 		s->page_value = is_null ? NULL : pstrdup(text);
 	value_ends(s);
+}
+
+/* A character a string's escape stands for, in the string's sink. */
+static void
+append_unescaped(JsonStream *s, const char *text, int length)
+{
+	if (s->sink == NULL)
+		return;
+	if (s->sink_is_copy)
+		append_copy_text(s->sink, text, length);
+	else
+		append(s->sink, text, length);
 }
 
 static void
@@ -616,10 +671,10 @@ append_code_point(JsonStream *s, pg_wchar code)
 	if (code == 0)
 		syntax_error(s, "\\u0000 cannot be stored in text");
 	unicode_to_utf8(code, utf8);
-	appendBinaryStringInfo(&s->text, (char *) utf8, pg_utf_mblen(utf8));
+	append_unescaped(s, (char *) utf8, pg_utf_mblen(utf8));
 }
 
-/* One byte inside a string. */
+/* One byte inside a string that is not one of a run of plain characters. */
 static void
 string_byte(JsonStream *s, char c)
 {
@@ -634,7 +689,7 @@ string_byte(JsonStream *s, char c)
 		else if ((unsigned char) c < 0x20)
 			syntax_error(s, "a control character inside a string");
 		else
-			appendStringInfoChar(&s->text, c);
+			append_unescaped(s, &c, 1);
 		return;
 	}
 	if (s->escape == 1)
@@ -673,7 +728,7 @@ string_byte(JsonStream *s, char c)
 			default:
 				syntax_error(s, psprintf("invalid escape \"\\%c\"", c));
 		}
-		appendStringInfoChar(&s->text, plain);
+		append_unescaped(s, &plain, 1);
 		return;
 	}
 	/* \uXXXX: escape counts 2 to 5 over the four hex digits */
@@ -699,6 +754,10 @@ string_byte(JsonStream *s, char c)
 		append_code_point(s, s->code);
 }
 
+/*
+ * A token starts with first: says where its characters go.  A member name goes to its frame's
+ * key, a string for a column straight to the column's slot, and text nobody reads nowhere.
+ */
 static void
 start_token(JsonStream *s, Token token, bool is_key, char first)
 {
@@ -709,9 +768,23 @@ start_token(JsonStream *s, Token token, bool is_key, char first)
 	s->target = is_key ? TARGET_NONE : value_starts(s, first, &role);
 	s->escape = 0;
 	s->high_surrogate = 0;
+	s->sink_is_copy = false;
+	if (is_key)
+		s->sink = &s->frames[s->depth - 1].key;
+	else if (s->target >= 0)
+	{
+		s->sink = &s->slots[s->target];
+		s->sink_is_copy = token == TOKEN_STRING;
+	}
+	else if (s->target == TARGET_PAGE || s->field || token != TOKEN_STRING)
+		s->sink = &s->text;
+	else
+		s->sink = NULL;
+	if (s->sink)
+		resetStringInfo(s->sink);
 	resetStringInfo(&s->text);
 	if (token != TOKEN_STRING)
-		appendStringInfoChar(&s->text, first);
+		append_char(&s->text, first);
 }
 
 /* A character that continues a number or a literal. */
@@ -722,41 +795,45 @@ is_token_char(char c)
 		c == '.' || c == 'E';
 }
 
+/* A character that ends a run of plain characters in a string. */
+static inline bool
+ends_plain_run(char c)
+{
+	return c == '"' || c == '\\' || (unsigned char) c < 0x20;
+}
+
+/* The feed stops at this piece's byte end: the text kept raw so far is saved, and end returned. */
+static size_t
+piece_read(JsonStream *s, const char *data, size_t end)
+{
+	keep_spans(s, data, end);
+	s->offset += end;
+	s->pos = 0;
+	return end;
+}
+
 size_t
 json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out, int64 max_records)
 {
 	s->stop_at = max_records > 0 ? s->records + max_records : 0;
+	s->raw_from = 0;
+	s->capture_from = 0;
 	for (size_t i = 0; i < length; i++)
 	{
 		char		c = data[i];
 
-		s->offset++;
-		if (!(s->token == TOKEN_NONE && (c == '{' || c == '[')))
-		{
-			/* An opening bracket is kept by open_container, which may start the keeping. */
-			if (s->capture_depth > 0)
-				appendStringInfoChar(&s->capture, c);
-			if (s->recording)
-				appendStringInfoChar(&s->raw, c);
-		}
-
+		s->pos = i + 1;
 		if (s->token == TOKEN_STRING)
 		{
 			/* Plain characters, the bulk of any string, are copied a run at a time. */
-			size_t		end = i;
-
-			if (s->escape == 0 && s->high_surrogate == 0)
-				while (end < length && data[end] != '"' && data[end] != '\\' &&
-					   (unsigned char) data[end] >= 0x20)
-					end++;
-			if (end > i)
+			if (s->escape == 0 && s->high_surrogate == 0 && !ends_plain_run(c))
 			{
-				appendBinaryStringInfo(&s->text, data + i, end - i);
-				if (s->capture_depth > 0)
-					appendBinaryStringInfo(&s->capture, data + i + 1, end - i - 1);
-				if (s->recording)
-					appendBinaryStringInfo(&s->raw, data + i + 1, end - i - 1);
-				s->offset += end - i - 1;
+				size_t		end = i + 1;
+
+				while (end < length && !ends_plain_run(data[end]))
+					end++;
+				if (s->sink)
+					append(s->sink, data + i, end - i);
 				i = end - 1;
 				continue;
 			}
@@ -771,12 +848,7 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 
 				while (end < length && is_token_char(data[end]))
 					end++;
-				appendBinaryStringInfo(&s->text, data + i, end - i);
-				if (s->capture_depth > 0)
-					appendBinaryStringInfo(&s->capture, data + i + 1, end - i - 1);
-				if (s->recording)
-					appendBinaryStringInfo(&s->raw, data + i + 1, end - i - 1);
-				s->offset += end - i - 1;
+				append(&s->text, data + i, end - i);
 				i = end - 1;
 				continue;
 			}
@@ -794,9 +866,9 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 			case EXPECT_VALUE_OR_END:
 				if (c == '}' || c == ']')
 				{
-					close_container(s, c, out);
+					close_container(s, data, i, out);
 					if (s->stop_at > 0 && s->records == s->stop_at)
-						return i + 1;
+						return piece_read(s, data, i + 1);
 					continue;
 				}
 				if (s->expect == EXPECT_KEY_OR_END)
@@ -809,13 +881,7 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 				/* FALLTHROUGH */
 			case EXPECT_VALUE:
 				if (c == '{' || c == '[')
-				{
-					if (s->capture_depth > 0)
-						appendStringInfoChar(&s->capture, c);
-					if (s->recording)
-						appendStringInfoChar(&s->raw, c);
-					open_container(s, c, out);
-				}
+					open_container(s, data, i);
 				else if (c == '"')
 					start_token(s, TOKEN_STRING, false, c);
 				else if (c == '-' || (c >= '0' && c <= '9'))
@@ -845,16 +911,16 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 				}
 				else if (c == '}' || c == ']')
 				{
-					close_container(s, c, out);
+					close_container(s, data, i, out);
 					if (s->stop_at > 0 && s->records == s->stop_at)
-						return i + 1;
+						return piece_read(s, data, i + 1);
 				}
 				else
 					syntax_error(s, psprintf("expected \",\" or a closing bracket, not \"%c\"", c));
 				break;
 		}
 	}
-	return length;
+	return piece_read(s, data, length);
 }
 
 void
