@@ -822,7 +822,6 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 	{
 		char		c = data[i];
 
-		s->pos = i + 1;
 		if (s->token == TOKEN_STRING)
 		{
 			/* Plain characters, the bulk of any string, are copied a run at a time. */
@@ -837,6 +836,7 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 				i = end - 1;
 				continue;
 			}
+			s->pos = i + 1;
 			string_byte(s, c);
 			continue;
 		}
@@ -852,11 +852,13 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 				i = end - 1;
 				continue;
 			}
+			s->pos = i + 1;
 			token_ends(s);		/* and c is read below */
 		}
 
 		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
 			continue;
+		s->pos = i + 1;		/* for errors: set where they can arise, not for every byte */
 		if (s->done)
 			syntax_error(s, "more data after the JSON value");
 

@@ -397,12 +397,25 @@ fit_target(Pull *p)
 	rewrite_rows(p);
 }
 
+/*
+ * The error a record caused, with the innermost line of its context (the column and value, as
+ * the load names them); the callers' lines say nothing about the record.
+ */
+static char *
+record_error_text(ErrorData *error)
+{
+	const char *context = error->context;
+
+	if (context == NULL)
+		return error->message;
+	return psprintf("%s (%.*s)", error->message, (int) strcspn(context, "\n"), context);
+}
+
 static void
 quarantine_record(void *arg, const char *record, ErrorData *error)
 {
 	Pull	   *p = arg;
-	char	   *message = error->context
-		? psprintf("%s (%s)", error->message, error->context) : error->message;
+	char	   *message = record_error_text(error);
 
 	quarantine_save(p->source->name, p->run.id, record, redact_secrets(message, p->secrets),
 					unpack_sql_state(error->sqlerrcode));
@@ -421,9 +434,8 @@ refuse_record(Pull *p)
 	if (category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
 		PG_RE_THROW();
 	FlushErrorState();
-	error->message = psprintf("%s: a record could not be loaded into %s: %s%s%s%s", p->who,
-							  p->target, error->message, error->context ? " (" : "",
-							  error->context ? error->context : "", error->context ? ")" : "");
+	error->message = psprintf("%s: a record could not be loaded into %s: %s", p->who,
+							  p->target, record_error_text(error));
 	error->context = NULL;
 	if (error->hint == NULL)
 		error->hint = pstrdup("Fix the column's type or path, or redefine the source with on_error => 'quarantine' to set such records aside.");
