@@ -272,7 +272,8 @@ insert_rows(Relation rel, List *rtable, List *column_names, const char *data, in
 
 	table_finish_bulk_insert(rel, ins.options);
 	FreeBulkInsertState(ins.bistate);
-	for (int i = 0; i < ins.nslots; i++)
+	/* Newest first: the resource owner looks for each slot's pin from its newest end. */
+	for (int i = ins.nslots - 1; i >= 0; i--)
 		ExecDropSingleTupleTableSlot(ins.slots[i]);
 	ExecCloseResultRelations(ins.estate);
 	ExecCloseRangeTableRelations(ins.estate);

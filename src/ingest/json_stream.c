@@ -572,36 +572,42 @@ close_container(JsonStream *s, const char *data, size_t at, StringInfo out)
 	value_ends(s);
 }
 
+/* Whether t[0..length) is a JSON number. */
 static bool
-is_json_number(const char *t)
+is_json_number(const char *t, size_t length)
 {
-	if (*t == '-')
+	const char *end = t + length;
+
+#define DIGIT_AT(p) ((p) < end && *(p) >= '0' && *(p) <= '9')
+	if (t < end && *t == '-')
 		t++;
-	if (*t == '0')
+	if (t < end && *t == '0')
 		t++;
-	else if (*t >= '1' && *t <= '9')
-		while (*t >= '0' && *t <= '9')
+	else if (DIGIT_AT(t))
+		while (DIGIT_AT(t))
 			t++;
 	else
 		return false;
-	if (*t == '.')
-	{
-		if (!(*++t >= '0' && *t <= '9'))
-			return false;
-		while (*t >= '0' && *t <= '9')
-			t++;
-	}
-	if (*t == 'e' || *t == 'E')
+	if (t < end && *t == '.')
 	{
 		t++;
-		if (*t == '+' || *t == '-')
-			t++;
-		if (!(*t >= '0' && *t <= '9'))
+		if (!DIGIT_AT(t))
 			return false;
-		while (*t >= '0' && *t <= '9')
+		while (DIGIT_AT(t))
 			t++;
 	}
-	return *t == '\0';
+	if (t < end && (*t == 'e' || *t == 'E'))
+	{
+		t++;
+		if (t < end && (*t == '+' || *t == '-'))
+			t++;
+		if (!DIGIT_AT(t))
+			return false;
+		while (DIGIT_AT(t))
+			t++;
+	}
+#undef DIGIT_AT
+	return t == end;
 }
 
 /*
@@ -628,7 +634,7 @@ token_ends(JsonStream *s)
 		else if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
 			syntax_error(s, psprintf("invalid literal \"%s\"", text));
 	}
-	else if (token == TOKEN_NUMBER && !is_json_number(text))
+	else if (token == TOKEN_NUMBER && !is_json_number(text, s->text.len))
 		syntax_error(s, psprintf("invalid number \"%s\"", text));
 	if (s->field)
 	{
@@ -812,6 +818,105 @@ piece_read(JsonStream *s, const char *data, size_t end)
 	return end;
 }
 
+static inline bool
+is_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* The column read at the record's member named key, or -1. */
+static int
+member_column(JsonStream *s, const char *key, int key_length)
+{
+	for (int n = 0; n < s->ncolumns; n++)
+	{
+		int			i = (s->next_column + n) % s->ncolumns;
+		const JsonPath *path = s->columns[i]->path;
+
+		if (path->nsteps == 1 && path->steps[0].key && path->steps[0].key_length == key_length &&
+			memcmp(path->steps[0].key, key, key_length) == 0)
+		{
+			s->next_column = i + 1;
+			return i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The common member of a record, read in one go: "name": scalar, the whole of it in this piece,
+ * without escapes.  data[at] is the name's opening quote.  Returns where the scalar ends, or 0 to
+ * leave the member to the general parser (which also reports what is wrong with it).
+ */
+static size_t
+plain_member(JsonStream *s, const char *data, size_t at, size_t length)
+{
+	const char *end = data + length;
+	const char *key = data + at + 1;
+	const char *p = key;
+	const char *value;
+	int			key_length;
+	int			column;
+
+	while (p < end && !ends_plain_run(*p))
+		p++;
+	if (p == end || *p != '"')
+		return 0;
+	key_length = p - key;
+	for (p++; p < end && is_space(*p); p++)
+		;
+	if (p == end || *p != ':')
+		return 0;
+	for (p++; p < end && is_space(*p); p++)
+		;
+	value = p;
+	if (p < end && *p == '"')
+	{
+		for (p++; p < end && !ends_plain_run(*p); p++)
+			;
+		if (p == end || *p != '"')
+			return 0;
+		p++;
+	}
+	else
+	{
+		while (p < end && is_token_char(*p))
+			p++;
+		if (p == value || p == end)		/* not a scalar, or it may go on in the next piece */
+			return 0;
+		if (*value == 't' || *value == 'f' || *value == 'n')
+		{
+			if (!((p - value == 4 && (memcmp(value, "true", 4) == 0 || memcmp(value, "null", 4) == 0)) ||
+				  (p - value == 5 && memcmp(value, "false", 5) == 0)))
+				return 0;
+		}
+		else if (!is_json_number(value, p - value))
+			return 0;
+	}
+
+	column = member_column(s, key, key_length);
+	if (column < 0)
+	{
+		if (s->track_fields)
+			return 0;			/* the general parser notes the member */
+	}
+	else
+	{
+		StringInfo	slot = &s->slots[column];
+
+		resetStringInfo(slot);
+		if (*value == '"')
+			append(slot, value + 1, p - value - 2);		/* no escapes: COPY text as it is */
+		else if (*value == 'n')
+			append(slot, "\\N", 2);
+		else
+			append(slot, value, p - value);
+		s->filled[column] = true;
+	}
+	s->expect = EXPECT_COMMA_OR_END;
+	return p - data;
+}
+
 size_t
 json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out, int64 max_records)
 {
@@ -821,6 +926,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 	for (size_t i = 0; i < length; i++)
 	{
 		char		c = data[i];
+		bool		in_record;
+		size_t		next;
 
 		if (s->token == TOKEN_STRING)
 		{
@@ -861,6 +968,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 		s->pos = i + 1;		/* for errors: set where they can arise, not for every byte */
 		if (s->done)
 			syntax_error(s, "more data after the JSON value");
+		/* Directly in a record, not inside a value kept raw: members may take the fast path. */
+		in_record = s->record_depth == s->depth - 1 && s->capture_depth == 0;
 
 		switch (s->expect)
 		{
@@ -877,6 +986,11 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 				{
 					if (c != '"')
 						syntax_error(s, "expected a member name");
+					if (in_record && (next = plain_member(s, data, i, length)) > 0)
+					{
+						i = next - 1;
+						continue;
+					}
 					start_token(s, TOKEN_STRING, true, c);
 					continue;
 				}
@@ -896,6 +1010,11 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 			case EXPECT_KEY:
 				if (c != '"')
 					syntax_error(s, "expected a member name");
+				if (in_record && (next = plain_member(s, data, i, length)) > 0)
+				{
+					i = next - 1;
+					break;
+				}
 				start_token(s, TOKEN_STRING, true, c);
 				break;
 			case EXPECT_COLON:
