@@ -21,6 +21,7 @@
 #include "utils/rel.h"
 
 #include "ingest/insert.h"
+#include "util/append.h"
 
 #define BUFFERED_ROWS 1000
 #define VALUE_SHOWN_BYTES 100	/* of a value in an error's context */
@@ -45,6 +46,7 @@ typedef struct Inserter
 	Relation	rel;
 	EState	   *estate;
 	ResultRelInfo *result;
+	TupleDesc	desc;			/* the table's, unpinned: a thousand slots share it for free */
 	BulkInsertState bistate;
 	CommandId	cid;
 	int			options;		/* table_multi_insert's */
@@ -99,6 +101,7 @@ begin(Inserter *ins, Relation rel, List *rtable, List *column_names)
 	ListCell   *lc;
 
 	ins->rel = rel;
+	ins->desc = CreateTupleDescCopy(desc);
 	ins->estate = CreateExecutorState();
 	ins->estate->es_output_cid = ins->cid = GetCurrentCommandId(true);
 	ExecInitRangeTable(ins->estate, rtable);
@@ -183,12 +186,12 @@ next_field(Inserter *ins, const char **p, const char *end)
 
 		while (s < end && *s != '\t' && *s != '\\')
 			s++;
-		appendBinaryStringInfo(&ins->field, run, s - run);
+		append(&ins->field, run, s - run);
 		if (s + 1 < end && *s == '\\')
 		{
 			char		c = s[1];
 
-			appendStringInfoChar(&ins->field, c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c);
+			append_char(&ins->field, c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c);
 			s += 2;
 		}
 	}
@@ -206,7 +209,8 @@ store_row(Inserter *ins, const char *row, const char *end)
 	const char *p = row;
 
 	if (ins->buffered == ins->nslots)
-		ins->slots[ins->nslots++] = table_slot_create(ins->rel, NULL);
+		ins->slots[ins->nslots++] = MakeSingleTupleTableSlot(ins->desc,
+															 table_slot_callbacks(ins->rel));
 	slot = ins->slots[ins->buffered];
 	outer = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	ExecClearTuple(slot);
@@ -272,8 +276,7 @@ insert_rows(Relation rel, List *rtable, List *column_names, const char *data, in
 
 	table_finish_bulk_insert(rel, ins.options);
 	FreeBulkInsertState(ins.bistate);
-	/* Newest first: the resource owner looks for each slot's pin from its newest end. */
-	for (int i = ins.nslots - 1; i >= 0; i--)
+	for (int i = 0; i < ins.nslots; i++)
 		ExecDropSingleTupleTableSlot(ins.slots[i]);
 	ExecCloseResultRelations(ins.estate);
 	ExecCloseRangeTableRelations(ins.estate);

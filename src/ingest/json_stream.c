@@ -12,6 +12,7 @@
 
 #include "ingest/config.h"
 #include "ingest/json_stream.h"
+#include "util/append.h"
 
 #define MAX_DEPTH 1000
 
@@ -89,7 +90,8 @@ struct JsonStream
 	StringInfoData capture;		/* its text in the pieces before this one */
 	size_t		capture_from;	/* where the rest of its text starts in this piece */
 
-	int			next_column;	/* where value_starts looks first */
+	int			next_column;	/* where the search for a member's column starts */
+	const JsonPathStep **member_steps;	/* per column: its path's step if it is one member */
 	int64		records;
 	int64		stop_at;		/* feed returns once records reaches this, if > 0 */
 	char	   *page_value;
@@ -105,23 +107,6 @@ struct JsonStream
 	List	   *unknown;		/* FieldSeen */
 	FieldSeen  *field;			/* the unknown member whose value is being read, or NULL */
 };
-
-/* appendBinaryStringInfo, inlined: the parser appends a few bytes at a time, millions of times. */
-static inline void
-append(StringInfo buf, const char *data, int length)
-{
-	if (buf->len + length >= buf->maxlen)
-		enlargeStringInfo(buf, length);
-	memcpy(buf->data + buf->len, data, length);
-	buf->len += length;
-	buf->data[buf->len] = '\0';
-}
-
-static inline void
-append_char(StringInfo buf, char c)
-{
-	append(buf, &c, 1);
-}
 
 static void pg_attribute_noreturn()
 syntax_error(JsonStream *s, const char *why)
@@ -144,6 +129,7 @@ json_stream_create(const JsonPath *records, List *columns, const JsonPath *page_
 	s->records_path = records;
 	s->page_path = page_path;
 	s->columns = palloc(sizeof(ColumnSpec *) * Max(list_length(columns), 1));
+	s->member_steps = palloc(sizeof(JsonPathStep *) * Max(list_length(columns), 1));
 	s->slots = palloc(sizeof(StringInfoData) * Max(list_length(columns), 1));
 	s->filled = palloc0(sizeof(bool) * Max(list_length(columns), 1));
 	s->raw_column = -1;
@@ -166,6 +152,9 @@ json_stream_add_column(JsonStream *s, ColumnSpec *column)
 	int			n = s->ncolumns++;
 
 	s->columns = repalloc(s->columns, sizeof(ColumnSpec *) * s->ncolumns);
+	s->member_steps = repalloc(s->member_steps, sizeof(JsonPathStep *) * s->ncolumns);
+	s->member_steps[n] = column->path->nsteps == 1 && column->path->steps[0].key
+		? &column->path->steps[0] : NULL;
 	s->slots = repalloc(s->slots, sizeof(StringInfoData) * s->ncolumns);
 	s->filled = repalloc(s->filled, sizeof(bool) * s->ncolumns);
 	s->columns[n] = column;
@@ -396,6 +385,20 @@ token_kind(Token token, const char *text, int len)
 }
 
 /*
+ * The n-th column from where the last one was found: records usually list their members in one
+ * order, so the first one tried is usually the one.
+ */
+static inline int
+column_after(JsonStream *s, int n)
+{
+	int			i = s->next_column + n;
+
+	while (i >= s->ncolumns)
+		i -= s->ncolumns;
+	return i;
+}
+
+/*
  * A value starts at the current path, its first byte being c: decides what it is for.  Returns
  * the column (or TARGET_PAGE) a scalar goes to, and gives a container its role.
  */
@@ -409,10 +412,9 @@ value_starts(JsonStream *s, char c, Role *role)
 		return TARGET_NONE;
 	if (s->record_depth >= 0)
 	{
-		/* Records usually list their members in one order: try the column after the last hit. */
 		for (int n = 0; n < s->ncolumns; n++)
 		{
-			int			i = (s->next_column + n) % s->ncolumns;
+			int			i = column_after(s, n);
 
 			if (at_path(s, s->record_depth, s->columns[i]->path))
 			{
@@ -830,11 +832,10 @@ member_column(JsonStream *s, const char *key, int key_length)
 {
 	for (int n = 0; n < s->ncolumns; n++)
 	{
-		int			i = (s->next_column + n) % s->ncolumns;
-		const JsonPath *path = s->columns[i]->path;
+		int			i = column_after(s, n);
+		const JsonPathStep *step = s->member_steps[i];
 
-		if (path->nsteps == 1 && path->steps[0].key && path->steps[0].key_length == key_length &&
-			memcmp(path->steps[0].key, key, key_length) == 0)
+		if (step && step->key_length == key_length && memcmp(step->key, key, key_length) == 0)
 		{
 			s->next_column = i + 1;
 			return i;
