@@ -57,7 +57,9 @@ typedef struct Inserter
 	TupleTableSlot *slots[BUFFERED_ROWS];
 	int			nslots;			/* created so far */
 	int			buffered;
-	StringInfoData field;		/* the field being converted, unescaped */
+	StringInfoData field;		/* the field being converted, if it had escapes */
+	char	   *cut;			/* where next_field ended a field in place, or NULL */
+	char		cut_char;		/* what was there */
 	const InputColumn *converting;	/* for the error context: the column, */
 	const char *converting_value;	/* and its value, NULL for null */
 	uint64		inserted;
@@ -87,9 +89,9 @@ conversion_context(void *arg)
 		errcontext("column %s: null input", ins->converting->name);
 		return;
 	}
-	shown = pg_mbcliplen(value, ins->field.len, VALUE_SHOWN_BYTES);
+	shown = pg_mbcliplen(value, strlen(value), VALUE_SHOWN_BYTES);
 	errcontext("column %s: \"%.*s%s\"", ins->converting->name, shown, value,
-			   shown < ins->field.len ? "..." : "");
+			   value[shown] ? "..." : "");
 }
 
 static void
@@ -168,45 +170,62 @@ flush(Inserter *ins)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* The next field of a row, from p, into ins->field: NULL for \N.  *p ends past its tab. */
-static const char *
-next_field(Inserter *ins, const char **p, const char *end)
+/*
+ * The next field of a row at *p, as a C string, NULL for \N; *p moves past its tab.  A field
+ * without escapes is read where it lies, its tab made its end until put_back_cut; one with
+ * escapes is unescaped into ins->field.
+ */
+static char *
+next_field(Inserter *ins, char **p, char *end)
 {
-	const char *s = *p;
+	char	   *start = *p;
+	char	   *s = start;
+	bool		escaped = false;
 
-	resetStringInfo(&ins->field);
-	if (s + 1 < end && s[0] == '\\' && s[1] == 'N' && (s + 2 == end || s[2] == '\t'))
-	{
-		*p = s + 3;
-		return NULL;
-	}
 	while (s < end && *s != '\t')
-	{
-		const char *run = s;
-
-		while (s < end && *s != '\t' && *s != '\\')
-			s++;
-		append(&ins->field, run, s - run);
-		if (s + 1 < end && *s == '\\')
-		{
-			char		c = s[1];
-
-			append_char(&ins->field, c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c);
-			s += 2;
-		}
-	}
+		escaped |= *s++ == '\\';
 	*p = s + 1;
+	if (s - start == 2 && start[0] == '\\' && start[1] == 'N')
+		return NULL;
+	if (!escaped)
+	{
+		ins->cut = s;
+		ins->cut_char = *s;
+		*s = '\0';
+		return start;
+	}
+	resetStringInfo(&ins->field);
+	for (s = start; *s != '\t' && s < end; s++)
+	{
+		char		c = *s;
+
+		if (c == '\\' && s + 1 < end)
+		{
+			c = *++s;
+			c = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+		}
+		append_char(&ins->field, c);
+	}
 	return ins->field.data;
+}
+
+/* The rows' text as it was: a field's end cut by next_field is put back. */
+static void
+put_back_cut(Inserter *ins)
+{
+	if (ins->cut)
+		*ins->cut = ins->cut_char;
+	ins->cut = NULL;
 }
 
 /* One row, from its text, converted and checked into the next free slot. */
 static void
-store_row(Inserter *ins, const char *row, const char *end)
+store_row(Inserter *ins, char *row, char *end)
 {
 	ExprContext *econtext = GetPerTupleExprContext(ins->estate);
 	MemoryContext outer;
 	TupleTableSlot *slot;
-	const char *p = row;
+	char	   *p = row;
 
 	if (ins->buffered == ins->nslots)
 		ins->slots[ins->nslots++] = MakeSingleTupleTableSlot(ins->desc,
@@ -218,16 +237,17 @@ store_row(Inserter *ins, const char *row, const char *end)
 	for (int i = 0; i < ins->ninputs; i++)
 	{
 		InputColumn *col = &ins->inputs[i];
-		const char *value;
+		char	   *value;
 
 		if (p > end)
 			elog(ERROR, "a row has fewer fields than its %d columns", ins->ninputs);
 		value = next_field(ins, &p, end);
 		ins->converting = col;
 		ins->converting_value = value;
-		slot->tts_values[col->attnum - 1] = InputFunctionCall(&col->input, (char *) value,
-															  col->ioparam, col->typmod);
+		slot->tts_values[col->attnum - 1] = InputFunctionCall(&col->input, value, col->ioparam,
+															  col->typmod);
 		slot->tts_isnull[col->attnum - 1] = value == NULL;
+		put_back_cut(ins);
 	}
 	ins->converting = NULL;
 	for (int i = 0; i < ins->ndefaults; i++)
@@ -248,38 +268,56 @@ store_row(Inserter *ins, const char *row, const char *end)
 		flush(ins);
 }
 
-uint64
-insert_rows(Relation rel, List *rtable, List *column_names, const char *data, int length)
+static void
+store_rows(Inserter *ins, char *data, char *end)
 {
-	Inserter	ins = {0};
-	ErrorContextCallback context;
-	const char *end = data + length;
-
-	/* COPY checks its input is UTF-8; the input functions assume it. */
-	pg_verifymbstr(data, length, false);
-	begin(&ins, rel, rtable, column_names);
-	context.callback = conversion_context;
-	context.arg = &ins;
-	context.previous = error_context_stack;
-	error_context_stack = &context;
 	while (data < end)
 	{
-		const char *row_end = memchr(data, '\n', end - data);
+		char	   *row_end = memchr(data, '\n', end - data);
 
 		if (row_end == NULL)
 			row_end = end;
-		store_row(&ins, data, row_end);
+		store_row(ins, data, row_end);
 		data = row_end + 1;
 	}
-	flush(&ins);
+	flush(ins);
+}
+
+uint64
+insert_rows(Relation rel, List *rtable, List *column_names, char *data, int length)
+{
+	Inserter   *ins = palloc0(sizeof(Inserter));
+	ErrorContextCallback context;
+	uint64		inserted;
+
+	/* COPY checks its input is UTF-8; the input functions assume it. */
+	pg_verifymbstr(data, length, false);
+	begin(ins, rel, rtable, column_names);
+	context.callback = conversion_context;
+	context.arg = ins;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
+	PG_TRY();
+	{
+		store_rows(ins, data, data + length);
+	}
+	PG_CATCH();
+	{
+		/* The rows may be tried again, a few at a time, to find the one that failed. */
+		put_back_cut(ins);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	error_context_stack = context.previous;
 
-	table_finish_bulk_insert(rel, ins.options);
-	FreeBulkInsertState(ins.bistate);
-	for (int i = 0; i < ins.nslots; i++)
-		ExecDropSingleTupleTableSlot(ins.slots[i]);
-	ExecCloseResultRelations(ins.estate);
-	ExecCloseRangeTableRelations(ins.estate);
-	FreeExecutorState(ins.estate);
-	return ins.inserted;
+	table_finish_bulk_insert(rel, ins->options);
+	FreeBulkInsertState(ins->bistate);
+	for (int i = 0; i < ins->nslots; i++)
+		ExecDropSingleTupleTableSlot(ins->slots[i]);
+	ExecCloseResultRelations(ins->estate);
+	ExecCloseRangeTableRelations(ins->estate);
+	FreeExecutorState(ins->estate);
+	inserted = ins->inserted;
+	pfree(ins);
+	return inserted;
 }

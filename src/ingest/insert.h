@@ -17,9 +17,9 @@ extern bool insert_supported(Relation rel);
 /*
  * Inserts rows of COPY text (fields split by tabs, \N for null, backslash escapes) into the named
  * columns (String) of rel, the others taking their defaults; returns the rows inserted.  The
- * caller has checked the privileges, as COPY would.
+ * caller has checked the privileges, as COPY would.  data is read in place: it is written to while
+ * a field is converted, and is as it was when this returns or fails.
  */
-extern uint64 insert_rows(Relation rel, List *rtable, List *column_names, const char *data,
-						  int length);
+extern uint64 insert_rows(Relation rel, List *rtable, List *column_names, char *data, int length);
 
 #endif

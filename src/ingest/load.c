@@ -118,7 +118,7 @@ typedef struct BatchSlice
 {
 	Relation	rel;
 	List	   *column_names;
-	const char *data;
+	char	   *data;
 	int			length;
 	bool		given;
 	uint64		loaded;
