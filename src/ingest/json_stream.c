@@ -810,6 +810,32 @@ ends_plain_run(char c)
 	return c == '"' || c == '\\' || (unsigned char) c < 0x20;
 }
 
+/*
+ * Where the run of plain string characters from p ends (at end at most), eight bytes at a time
+ * while no byte among them is a quote, a backslash or a control character.
+ */
+static inline const char *
+plain_run_end(const char *p, const char *end)
+{
+#define BYTES(b) (0x0101010101010101ULL * (b))
+#define ANY_ZERO_BYTE(v) (((v) - BYTES(1)) & ~(v) & BYTES(0x80))
+	while (end - p >= 8)
+	{
+		uint64		x;
+
+		memcpy(&x, p, 8);
+		if (ANY_ZERO_BYTE(x ^ BYTES('"')) | ANY_ZERO_BYTE(x ^ BYTES('\\')) |
+			((x - BYTES(0x20)) & ~x & BYTES(0x80)))
+			break;
+		p += 8;
+	}
+#undef ANY_ZERO_BYTE
+#undef BYTES
+	while (p < end && !ends_plain_run(*p))
+		p++;
+	return p;
+}
+
 /* The feed stops at this piece's byte end: the text kept raw so far is saved, and end returned. */
 static size_t
 piece_read(JsonStream *s, const char *data, size_t end)
@@ -859,8 +885,7 @@ plain_member(JsonStream *s, const char *data, size_t at, size_t length)
 	int			key_length;
 	int			column;
 
-	while (p < end && !ends_plain_run(*p))
-		p++;
+	p = plain_run_end(p, end);
 	if (p == end || *p != '"')
 		return 0;
 	key_length = p - key;
@@ -873,8 +898,7 @@ plain_member(JsonStream *s, const char *data, size_t at, size_t length)
 	value = p;
 	if (p < end && *p == '"')
 	{
-		for (p++; p < end && !ends_plain_run(*p); p++)
-			;
+		p = plain_run_end(p + 1, end);
 		if (p == end || *p != '"')
 			return 0;
 		p++;
@@ -935,10 +959,8 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 			/* Plain characters, the bulk of any string, are copied a run at a time. */
 			if (s->escape == 0 && s->high_surrogate == 0 && !ends_plain_run(c))
 			{
-				size_t		end = i + 1;
+				size_t		end = plain_run_end(data + i + 1, data + length) - data;
 
-				while (end < length && !ends_plain_run(data[end]))
-					end++;
 				if (s->sink)
 					append(s->sink, data + i, end - i);
 				i = end - 1;
