@@ -1,7 +1,7 @@
 -- pgTAP: record formats (NDJSON, CSV, the whole record), schema inference and drift,
 -- quarantine and replay, and transfer faults (truncated, stalled, wrong content type).
 BEGIN;
-SELECT plan(34);
+SELECT plan(37);
 
 CREATE SCHEMA tap_rec;
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -45,6 +45,36 @@ SELECT is((sluice.pull('dribble_u')).rows, 2::bigint, 'a body of escapes sent a 
 SELECT results_eq('SELECT s, n FROM tap_rec.dribble_u ORDER BY n',
                   $$VALUES (E'\U0001F600 "q" \\ / \b\f end', -1500::numeric), ('', 0)$$,
                   'escapes cut between reads, a surrogate pair among them, decode the same');
+
+-- Malformed members are refused with what is wrong and where, read whole or a byte at a time
+SELECT sluice.create_source('malformed', target => 'tap_rec.malformed', config => '{
+  "url": "http://127.0.0.1:18765/test/body?text=%5B%7B%22n%22%3A%2001%7D%5D",
+  "columns": [{"name": "n", "type": "numeric"}]}');
+SELECT is(pg_temp.error_of($$SELECT sluice.pull('malformed')$$),
+          'source "malformed": the response from http://127.0.0.1:18765/test/body?text=%5B%7B%22n%22%3A%2001%7D%5D is not valid JSON',
+          'a number with a leading zero is not JSON');
+SELECT hasnt_table('tap_rec', 'malformed', 'and the table the pull would have made is not there');
+CREATE FUNCTION pg_temp.detail_of(source text, body text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+  PERFORM sluice.create_source(source, target => 'tap_rec.malformed', config => jsonb_build_object(
+    'url', 'http://127.0.0.1:18765/test/body?text=' || replace(replace(replace(replace(replace(replace(
+             body, '%', '%25'), '{', '%7B'), '}', '%7D'), '"', '%22'), ' ', '%20'), ':', '%3A'),
+    'columns', '[{"name": "n", "type": "numeric"}]'::jsonb));
+  PERFORM sluice.pull(source);
+  RETURN NULL;
+EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL; RETURN d;
+END $$;
+SELECT results_eq($$SELECT pg_temp.detail_of('m' || i, b) FROM unnest(ARRAY[
+                      '[{"n": 01}]', '[{"n": 1.}]', '[{"n": -}]', '[{"n": tru}]', '[{"n": nulls}]', '[{"n": 1}, {"n": 2e}]'])
+                      WITH ORDINALITY AS t(b, i) ORDER BY i$$,
+                  $$VALUES ('invalid number "01" at byte 10 (content type application/json).'),
+                           ('invalid number "1." at byte 10 (content type application/json).'),
+                           ('invalid number "-" at byte 9 (content type application/json).'),
+                           ('invalid literal "tru" at byte 11 (content type application/json).'),
+                           ('invalid literal "nulls" at byte 13 (content type application/json).'),
+                           ('invalid number "2e" at byte 20 (content type application/json).')$$,
+                  'numbers and literals that are not JSON are refused, with the byte');
 
 -- CSV through COPY: delimiter, quotes, empty as NULL, header checked against the columns
 SELECT sluice.create_source('csv', kind => 'http_csv', target => 'tap_rec.csv', config => '{

@@ -574,12 +574,10 @@ close_container(JsonStream *s, const char *data, size_t at, StringInfo out)
 	value_ends(s);
 }
 
-/* Whether t[0..length) is a JSON number. */
-static bool
-is_json_number(const char *t, size_t length)
+/* Where the JSON number that starts at t ends (before end), or NULL if none starts there. */
+static const char *
+json_number_end(const char *t, const char *end)
 {
-	const char *end = t + length;
-
 #define DIGIT_AT(p) ((p) < end && *(p) >= '0' && *(p) <= '9')
 	if (t < end && *t == '-')
 		t++;
@@ -589,12 +587,12 @@ is_json_number(const char *t, size_t length)
 		while (DIGIT_AT(t))
 			t++;
 	else
-		return false;
+		return NULL;
 	if (t < end && *t == '.')
 	{
 		t++;
 		if (!DIGIT_AT(t))
-			return false;
+			return NULL;
 		while (DIGIT_AT(t))
 			t++;
 	}
@@ -604,12 +602,12 @@ is_json_number(const char *t, size_t length)
 		if (t < end && (*t == '+' || *t == '-'))
 			t++;
 		if (!DIGIT_AT(t))
-			return false;
+			return NULL;
 		while (DIGIT_AT(t))
 			t++;
 	}
 #undef DIGIT_AT
-	return t == end;
+	return t;
 }
 
 /*
@@ -636,7 +634,7 @@ token_ends(JsonStream *s)
 		else if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
 			syntax_error(s, psprintf("invalid literal \"%s\"", text));
 	}
-	else if (token == TOKEN_NUMBER && !is_json_number(text, s->text.len))
+	else if (token == TOKEN_NUMBER && json_number_end(text, text + s->text.len) != text + s->text.len)
 		syntax_error(s, psprintf("invalid number \"%s\"", text));
 	if (s->field)
 	{
@@ -903,21 +901,20 @@ plain_member(JsonStream *s, const char *data, size_t at, size_t length)
 			return 0;
 		p++;
 	}
-	else
+	else if (p < end && (*p == 't' || *p == 'f' || *p == 'n'))
 	{
-		while (p < end && is_token_char(*p))
-			p++;
-		if (p == value || p == end)		/* not a scalar, or it may go on in the next piece */
+		const char *literal = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+		int			literal_length = strlen(literal);
+
+		if (end - p <= literal_length || memcmp(p, literal, literal_length) != 0)
 			return 0;
-		if (*value == 't' || *value == 'f' || *value == 'n')
-		{
-			if (!((p - value == 4 && (memcmp(value, "true", 4) == 0 || memcmp(value, "null", 4) == 0)) ||
-				  (p - value == 5 && memcmp(value, "false", 5) == 0)))
-				return 0;
-		}
-		else if (!is_json_number(value, p - value))
-			return 0;
+		p += literal_length;
 	}
+	else
+		p = json_number_end(p, end);
+	/* Not a scalar, not a valid one, or one that may go on in the next piece. */
+	if (p == NULL || p == end || is_token_char(*p))
+		return 0;
 
 	column = member_column(s, key, key_length);
 	if (column < 0)
