@@ -21,7 +21,7 @@
 #include "utils/rel.h"
 
 #include "ingest/insert.h"
-#include "util/append.h"
+#include "util/bytes.h"
 
 #define BUFFERED_ROWS 1000
 #define VALUE_SHOWN_BYTES 100	/* of a value in an error's context */
@@ -182,8 +182,13 @@ next_field(Inserter *ins, char **p, char *end)
 	char	   *s = start;
 	bool		escaped = false;
 
-	while (s < end && *s != '\t')
+	for (;;)
+	{
+		s = (char *) plain_run_end(s, end);
+		if (s == end || *s == '\t')
+			break;
 		escaped |= *s++ == '\\';
+	}
 	*p = s + 1;
 	if (s - start == 2 && start[0] == '\\' && start[1] == 'N')
 		return NULL;
@@ -195,7 +200,7 @@ next_field(Inserter *ins, char **p, char *end)
 		return start;
 	}
 	resetStringInfo(&ins->field);
-	for (s = start; *s != '\t' && s < end; s++)
+	for (s = start; s < end && *s != '\t'; s++)
 	{
 		char		c = *s;
 

@@ -12,7 +12,7 @@
 
 #include "ingest/config.h"
 #include "ingest/json_stream.h"
-#include "util/append.h"
+#include "util/bytes.h"
 
 #define MAX_DEPTH 1000
 
@@ -799,39 +799,6 @@ is_token_char(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '+' ||
 		c == '.' || c == 'E';
-}
-
-/* A character that ends a run of plain characters in a string. */
-static inline bool
-ends_plain_run(char c)
-{
-	return c == '"' || c == '\\' || (unsigned char) c < 0x20;
-}
-
-/*
- * Where the run of plain string characters from p ends (at end at most), eight bytes at a time
- * while no byte among them is a quote, a backslash or a control character.
- */
-static inline const char *
-plain_run_end(const char *p, const char *end)
-{
-#define BYTES(b) (0x0101010101010101ULL * (b))
-#define ANY_ZERO_BYTE(v) (((v) - BYTES(1)) & ~(v) & BYTES(0x80))
-	while (end - p >= 8)
-	{
-		uint64		x;
-
-		memcpy(&x, p, 8);
-		if (ANY_ZERO_BYTE(x ^ BYTES('"')) | ANY_ZERO_BYTE(x ^ BYTES('\\')) |
-			((x - BYTES(0x20)) & ~x & BYTES(0x80)))
-			break;
-		p += 8;
-	}
-#undef ANY_ZERO_BYTE
-#undef BYTES
-	while (p < end && !ends_plain_run(*p))
-		p++;
-	return p;
 }
 
 /* The feed stops at this piece's byte end: the text kept raw so far is saved, and end returned. */
