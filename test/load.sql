@@ -5,12 +5,6 @@ BEGIN;
 SELECT plan(13);
 
 CREATE SCHEMA tap_load;
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE m text;
-BEGIN EXECUTE q; RETURN NULL;
-EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS m = MESSAGE_TEXT; RETURN m;
-END $$;
-
 -- Columns the records do not fill take their defaults; the primary key's index has every row.
 CREATE TABLE tap_load.plain (
   serial_no bigint GENERATED ALWAYS AS IDENTITY,
@@ -35,16 +29,16 @@ RESET enable_seqscan;
 SELECT sluice.create_source('dupes', target => 'tap_load.plain', sync_mode => 'full_refresh_append',
   config => '{"url": "http://127.0.0.1:18765/test/array",
               "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}]}');
-SELECT alike(pg_temp.error_of($$SELECT sluice.pull('dupes')$$),
-            'source "dupes": a record could not be loaded into tap_load.plain: duplicate key value violates unique constraint "plain_pkey"%',
-            'a duplicate key fails the pull with the source named');
+SELECT throws_like($$SELECT sluice.pull('dupes')$$,
+                   'source "dupes": a record could not be loaded into tap_load.plain: duplicate key value violates unique constraint "plain_pkey"%',
+                   'a duplicate key fails the pull with the source named');
 SELECT is((SELECT count(*) FROM tap_load.plain), 3::bigint, 'and adds no row');
 CREATE TABLE tap_load.checked (id int, name text CHECK (name <> 'b'));
 SELECT sluice.create_source('checked', target => 'tap_load.checked', config => '{
   "url": "http://127.0.0.1:18765/test/array",
   "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}]}');
-SELECT alike(pg_temp.error_of($$SELECT sluice.pull('checked')$$),
-            '%violates check constraint "checked_name_check"%', 'a CHECK constraint is enforced');
+SELECT throws_like($$SELECT sluice.pull('checked')$$,
+                   '%violates check constraint "checked_name_check"%', 'a CHECK constraint is enforced');
 SELECT is((SELECT count(*) FROM tap_load.checked), 0::bigint, 'and nothing is loaded');
 
 -- A value its column cannot take: the error shows the column and the value.
@@ -52,9 +46,9 @@ CREATE TABLE tap_load.typed (id int, name int);
 SELECT sluice.create_source('typed', target => 'tap_load.typed', config => '{
   "url": "http://127.0.0.1:18765/test/array",
   "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}]}');
-SELECT is(pg_temp.error_of($$SELECT sluice.pull('typed')$$),
-          'source "typed": a record could not be loaded into tap_load.typed: invalid input syntax for type integer: "a" (column name: "a")',
-          'a bad value names its column and value');
+SELECT throws_ok($$SELECT sluice.pull('typed')$$, '22P02',
+                 'source "typed": a record could not be loaded into tap_load.typed: invalid input syntax for type integer: "a" (column name: "a")',
+                 'a bad value names its column and value');
 
 -- A table with a trigger goes through COPY, and the trigger fires for each row.
 CREATE TABLE tap_load.audited (id int, name text, seen_by_trigger boolean DEFAULT false);
