@@ -258,9 +258,10 @@ BEGIN
 END
 $$;
 
--- Splits 'schema.name' or 'name' into a schema and a name; an unqualified name goes to the first
--- schema of search_path, as CREATE TABLE would put it.
-CREATE FUNCTION sluice._split_target(what text, target text, OUT schema_name name, OUT rel_name name)
+-- Splits 'schema.name' or 'name' into a schema and a name; an unqualified name goes to
+-- default_schema: the caller's current_schema(), where CREATE TABLE would put it.
+CREATE FUNCTION sluice._split_target(what text, target text, default_schema name,
+                                     OUT schema_name name, OUT rel_name name)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     parts text[];
@@ -273,7 +274,7 @@ BEGIN
         schema_name := parts[1];
         rel_name := parts[2];
     ELSIF cardinality(parts) = 1 THEN
-        schema_name := current_schema();
+        schema_name := default_schema;
         rel_name := parts[1];
         IF schema_name IS NULL THEN
             RAISE EXCEPTION '% has no schema for "%"', what, target
@@ -332,7 +333,9 @@ CREATE FUNCTION sluice.create_source(
     tags         text[] DEFAULT '{}',
     owner        regrole DEFAULT current_user::regrole)
 RETURNS sluice.source
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- Not pinned: an unqualified target goes to the caller's current schema (the function is not
+-- SECURITY DEFINER, and everything it calls is qualified).
+LANGUAGE plpgsql AS $$
 DECLARE
     t record;
     result sluice.source;
@@ -386,7 +389,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use add_columns, ignore or fail.';
     END IF;
     PERFORM sluice._require_member('source', name);
-    t := sluice._split_target(format('source "%s"', name), target);
+    t := sluice._split_target(format('source "%s"', name), target, current_schema());
     PERFORM sluice._check_source_config(name, kind, config);
     IF kind = 'http_csv' AND config->'columns' IS NULL
        AND to_regclass(format('%I.%I', t.schema_name, t.rel_name)) IS NULL THEN
@@ -476,9 +479,11 @@ RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_sql_relations' LANGUAGE C STA
 COMMENT ON FUNCTION sluice._sql_relations IS
     'the relations a SELECT reads, from PostgreSQL''s raw parse tree (CTE names excluded)';
 
--- Resolves an unqualified relation name the way the model's search_path will at build time,
--- counting relations that a model will build as if they existed already.
-CREATE FUNCTION sluice._resolve_relation(model text, schema_name text, relation_name text)
+-- Resolves an unqualified relation name the way the model's search_path (its schemas given, as
+-- the caller's current_schemas) will at build time, counting relations that a model will build
+-- as if they existed already.
+CREATE FUNCTION sluice._resolve_relation(model text, schema_name text, relation_name text,
+                                         schemas name[])
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s name;
@@ -490,7 +495,7 @@ BEGIN
             RETURN format('%I.%I', schema_name, relation_name);
         END IF;
     ELSE
-        FOREACH s IN ARRAY current_schemas(true) LOOP
+        FOREACH s IN ARRAY schemas LOOP
             IF to_regclass(format('%I.%I', s, relation_name)) IS NOT NULL
                OR EXISTS (SELECT FROM sluice.model m
                           WHERE m.target_schema = s AND m.target_name = relation_name) THEN
@@ -548,9 +553,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Supported: view, table.';
     END IF;
     PERFORM sluice._require_member('model', name);
-    t := sluice._split_target(format('model "%s"', name), name);
+    t := sluice._split_target(format('model "%s"', name), name, current_schema());
 
-    SELECT coalesce(array_agg(DISTINCT sluice._resolve_relation(name, r.schema_name, r.relation_name)), '{}')
+    SELECT coalesce(array_agg(DISTINCT sluice._resolve_relation(name, r.schema_name, r.relation_name,
+                                                                current_schemas(true))), '{}')
       INTO deps
       FROM sluice._sql_relations(sql, name) r;
 

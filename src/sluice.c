@@ -21,6 +21,8 @@ int			sluice_http_stall_timeout_s = 30;
 int			sluice_http_max_response_mb = 256;
 int			sluice_http_max_redirects = 5;
 char	   *sluice_allowed_hosts = NULL;
+int			sluice_publish_lock_timeout_ms = 200;
+int			sluice_publish_timeout_ms = 60000;
 
 void		_PG_init(void);
 
@@ -52,6 +54,16 @@ _PG_init(void)
 							   "Checked on the first URL and on every redirect.",
 							   &sluice_allowed_hosts, "",
 							   PGC_SUSET, GUC_LIST_INPUT, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.publish_lock_timeout",
+							"Longest time a model's publish waits in line for its table's lock at one go.",
+							"Queries that arrive meanwhile queue behind it; after this it steps aside and tries again.",
+							&sluice_publish_lock_timeout_ms, 200, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.publish_timeout",
+							"Longest time a model's publish keeps trying to take its table's lock.",
+							"After this the build fails and the previous version stays published.",
+							&sluice_publish_timeout_ms, 60000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sluice");
 
 	if (process_shared_preload_libraries_in_progress)

@@ -12,4 +12,8 @@ extern int	sluice_http_max_response_mb;
 extern int	sluice_http_max_redirects;
 extern char *sluice_allowed_hosts;
 
+/* Publishing models (sluice.publish_* settings) */
+extern int	sluice_publish_lock_timeout_ms;
+extern int	sluice_publish_timeout_ms;
+
 #endif

@@ -21,6 +21,7 @@
 #include "catalog/catalog.h"
 #include "catalog/run.h"
 #include "model/deps.h"
+#include "model/publish.h"
 #include "util/role.h"
 
 PG_FUNCTION_INFO_V1(sluice_build);
@@ -102,6 +103,8 @@ materialize(ModelBuild *b)
 
 	if (strcmp(m->materialized, "view") == 0)
 	{
+		if (relkind != '\0')
+			publish_lock(relid, m->name);
 		if (relkind != '\0' && (relkind != RELKIND_VIEW || !same_columns(relid, columns, true)))
 			drop_relation(b->target, relkind);
 		spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s", b->target, m->sql), SPI_OK_UTILITY);
@@ -113,18 +116,21 @@ materialize(ModelBuild *b)
 
 	if (relkind == RELKIND_RELATION && same_columns(relid, columns, false))
 	{
-		/* Same shape: replace the rows, keeping the table (its OID, grants and dependents). */
-		spi_exec(psprintf("DELETE FROM %s", b->target), SPI_OK_DELETE);
-		spi_exec(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", b->target, m->sql),
-				 SPI_OK_INSERT);
+		/* Same shape: new rows swapped in, the table kept (its OID, grants and dependents). */
+		b->rows = publish_by_swap(relid, m->sql, m->name);
 	}
 	else
 	{
 		if (relkind != '\0')
+		{
+			publish_lock(relid, m->name);
 			drop_relation(b->target, relkind);
+		}
 		spi_exec(psprintf("CREATE TABLE %s AS %s", b->target, m->sql), SPI_OK_UTILITY);
+		b->rows = (int64) SPI_processed;
 	}
-	b->rows = (int64) SPI_processed;
+	/* The rows are new: planners should not wait for autovacuum to learn about them. */
+	spi_exec(psprintf("ANALYZE %s", b->target), SPI_OK_UTILITY);
 }
 
 /* The part of a build that must succeed or leave nothing behind. */
