@@ -684,10 +684,81 @@ BEGIN
 END
 $$;
 
-CREATE PROCEDURE sluice.build(selector text DEFAULT '*')
+-- Which of these relations (quoted qualified names) may hold different data than when run
+-- `since` started, as 'x was rebuilt' or the like, or NULL for none.  Only what sluice itself loads
+-- or builds can be known unchanged: any other relation (a table someone else writes) counts as
+-- changed.  A view model changes when what it reads changes.
+CREATE FUNCTION sluice._changed_input(inputs text[], since bigint) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    input text;
+    u sluice.model;
+    src sluice.source;
+    why text;
+BEGIN
+    FOREACH input IN ARRAY inputs LOOP
+        SELECT * INTO u FROM sluice.model WHERE format('%I.%I', target_schema, target_name) = input;
+        SELECT * INTO src FROM sluice.source WHERE format('%I.%I', target_schema, target_name) = input;
+        IF u.id IS NOT NULL THEN
+            IF EXISTS (SELECT FROM sluice.run r WHERE r.kind = 'build' AND r.target = u.name
+                       AND r.status = 'success' AND r.id > since) THEN
+                RETURN format('%s was rebuilt', input);
+            END IF;
+            IF u.materialized = 'view' THEN
+                why := sluice._changed_input(u.depends_on, since);
+                IF why IS NOT NULL THEN
+                    RETURN why;
+                END IF;
+            END IF;
+        ELSIF src.id IS NOT NULL THEN
+            IF EXISTS (SELECT FROM sluice.run r WHERE r.kind = 'pull' AND r.target = src.name
+                       AND r.status = 'success' AND r.id > since
+                       AND (r.rows > 0 OR src.sync_mode = 'full_refresh_overwrite')) THEN
+                RETURN format('%s has new data', input);
+            END IF;
+        ELSE
+            RETURN format('%s is not loaded by sluice', input);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- What a build depends on in a model's definition, as a hash recorded with each successful build.
+CREATE FUNCTION sluice._definition_hash(m sluice.model) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT md5(concat_ws(chr(31), m.sql, m.materialized, m.search_path, m.target_schema, m.target_name))
+$$;
+
+-- Why a model must be built, or NULL when nothing it reads has changed since its last successful
+-- build.
+CREATE FUNCTION sluice._build_reason(model_id bigint) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m sluice.model;
+    last_id bigint;
+    last_definition text;
+BEGIN
+    SELECT * INTO m FROM sluice.model WHERE id = model_id;
+    SELECT r.id, r.details->>'definition' INTO last_id, last_definition FROM sluice.run r
+     WHERE r.kind = 'build' AND r.target = m.name AND r.status = 'success'
+     ORDER BY r.id DESC LIMIT 1;
+    IF last_id IS NULL THEN
+        RETURN 'never built';
+    ELSIF last_definition IS DISTINCT FROM sluice._definition_hash(m) THEN
+        RETURN 'its definition changed';
+    ELSIF to_regclass(format('%I.%I', m.target_schema, m.target_name)) IS NULL THEN
+        RETURN 'its relation is missing';
+    END IF;
+    RETURN sluice._changed_input(m.depends_on, last_id);
+END
+$$;
+
+CREATE PROCEDURE sluice.build(selector text DEFAULT '*', force boolean DEFAULT false)
 AS 'MODULE_PATHNAME', 'sluice_build' LANGUAGE C;
-COMMENT ON PROCEDURE sluice.build(text) IS
-    'build the selected models in dependency order, each as its owner; failures skip their downstream';
+COMMENT ON PROCEDURE sluice.build(text, boolean) IS
+    'build the selected models in dependency order, each as its owner; failures skip their downstream; '
+    'models whose inputs have not changed since their last build are skipped unless force';
 
 -------------------------------------------------------------------------------------------------
 -- Expectations

@@ -175,6 +175,31 @@ source_state_save(const char *source, int64 run_id, const char *state_json)
 				 3, argtypes, values, NULL, false);
 }
 
+/* The text value of query (one parameter: a model id). */
+static char *
+model_value(const char *query, int64 id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	if (SPI_execute_with_args(query, 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read model %lld: %s", (long long) id, query);
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+char *
+model_build_reason(int64 id)
+{
+	return model_value("SELECT sluice._build_reason($1)", id);
+}
+
+char *
+model_definition_hash(int64 id)
+{
+	return model_value("SELECT sluice._definition_hash(m) FROM sluice.model m WHERE id = $1", id);
+}
+
 List *
 build_plan(const char *selector)
 {

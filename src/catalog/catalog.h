@@ -73,6 +73,12 @@ typedef struct PlanStep
 extern List *build_plan(const char *selector);
 extern ModelDef *model_load(int64 id);
 
+/* Why the model must be built, or NULL when nothing it reads changed since its last build. */
+extern char *model_build_reason(int64 id);
+
+/* A hash of what a build depends on in the model's definition, recorded with each build. */
+extern char *model_definition_hash(int64 id);
+
 /* An expectation on a relation. */
 typedef struct ExpectationDef
 {

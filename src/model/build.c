@@ -215,6 +215,7 @@ Datum
 sluice_build(PG_FUNCTION_ARGS)
 {
 	char	   *selector = PG_ARGISNULL(0) ? "*" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		force = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	CallContext *call = (CallContext *) fcinfo->context;
 	bool		atomic = call == NULL || !IsA(call, CallContext) || call->atomic;
 	List	   *plan;
@@ -253,6 +254,16 @@ sluice_build(PG_FUNCTION_ARGS)
 		}
 
 		require_member_of_owner(b.model->owner, "model", b.model->name);
+		if (!force && model_build_reason(step->model_id) == NULL)
+		{
+			run_detail(&run, "reason", "\"its inputs have not changed since its last build\"");
+			(void) run_finish(&run, "skipped", NULL);
+			ereport(NOTICE,
+					(errmsg("model \"%s\" skipped: its inputs have not changed since its last build",
+							b.model->name),
+					 errhint("CALL sluice.build('%s', force => true) builds it anyway.", b.model->name)));
+			continue;
+		}
 		error = run_guarded(build_model, &b);
 		if (error)
 		{
@@ -274,6 +285,8 @@ sluice_build(PG_FUNCTION_ARGS)
 		{
 			run.rows = b.rows;
 			run_detail(&run, "materialized", psprintf("\"%s\"", b.model->materialized));
+			run_detail(&run, "definition",
+					   psprintf("\"%s\"", model_definition_hash(step->model_id)));
 			record_lineage(&b, run.id);
 			(void) run_finish(&run, "success", NULL);
 			built++;
