@@ -793,6 +793,13 @@ start_token(JsonStream *s, Token token, bool is_key, char first)
 		append_char(&s->text, first);
 }
 
+/* JSON's whitespace. */
+static inline bool
+is_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
 /* A character that continues a number or a literal. */
 static inline bool
 is_token_char(char c)
@@ -809,12 +816,6 @@ piece_read(JsonStream *s, const char *data, size_t end)
 	s->offset += end;
 	s->pos = 0;
 	return end;
-}
-
-static inline bool
-is_space(char c)
-{
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
 /* The column read at the record's member named key, or -1. */
@@ -950,7 +951,7 @@ json_stream_feed(JsonStream *s, const char *data, size_t length, StringInfo out,
 			token_ends(s);		/* and c is read below */
 		}
 
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+		if (is_space(c))
 			continue;
 		s->pos = i + 1;		/* for errors: set where they can arise, not for every byte */
 		if (s->done)

@@ -117,7 +117,13 @@ materialize(ModelBuild *b)
 	if (relkind == RELKIND_RELATION && same_columns(relid, columns, false))
 	{
 		/* Same shape: new rows swapped in, the table kept (its OID, grants and dependents). */
-		b->rows = publish_by_swap(relid, m->sql, m->name);
+		Oid			shadow;
+		char	   *shadow_name = publish_shadow(relid, m->name, &shadow);
+
+		spi_exec(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", shadow_name, m->sql),
+				 SPI_OK_INSERT);
+		b->rows = (int64) SPI_processed;
+		publish_swap(relid, shadow, m->name);
 	}
 	else
 	{

@@ -8,7 +8,6 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "commands/cluster.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -88,16 +87,11 @@ publish_lock(Oid relid, const char *model)
 	}
 }
 
-int64
-publish_by_swap(Oid relid, const char *sql, const char *model)
+char *
+publish_shadow(Oid relid, const char *model, Oid *shadow)
 {
 	/* Readers go on; writers wait, so no row they write is lost in the swap. */
 	Relation	rel = table_open(relid, ExclusiveLock);
-	char		persistence = rel->rd_rel->relpersistence;
-	Oid			shadow;
-	char	   *shadow_name;
-	int			rc;
-	int64		rows;
 
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		ereport(ERROR,
@@ -105,23 +99,19 @@ publish_by_swap(Oid relid, const char *sql, const char *model)
 				 errmsg("model \"%s\" cannot publish %s: its owner does not own the table", model,
 						RelationGetRelationName(rel)),
 				 errhint("ALTER TABLE ... OWNER TO the model's owner, or drop the table and build again.")));
-	shadow = make_new_heap(relid, rel->rd_rel->reltablespace, rel->rd_rel->relam, persistence,
-						   ExclusiveLock);
+	*shadow = make_new_heap(relid, rel->rd_rel->reltablespace, rel->rd_rel->relam,
+							rel->rd_rel->relpersistence, ExclusiveLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(*shadow)),
+									  get_rel_name(*shadow));
+}
 
-	shadow_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(shadow)),
-											 get_rel_name(shadow));
-	rc = SPI_execute(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", shadow_name, sql),
-					 false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "unexpected result %s filling the shadow of %s", SPI_result_code_string(rc),
-			 model);
-	rows = (int64) SPI_processed;
-
+void
+publish_swap(Oid relid, Oid shadow, const char *model)
+{
 	publish_lock(relid, model);
 	/* Indexes are rebuilt on the new rows; unique ones are checked there. */
 	finish_heap_swap(relid, shadow, false, false, true, true, RecentXmin,
-					 ReadNextMultiXactId(), persistence);
-	return rows;
+					 ReadNextMultiXactId(), get_rel_persistence(relid));
 }

@@ -11,10 +11,13 @@
 #define SLUICE_PUBLISH_H
 
 /*
- * Rebuilds table relid with the rows of sql and swaps them in; returns the rows.  The current
- * user must own the table; `model` names it in errors.
+ * Makes an empty shadow of table relid for the new rows and returns its quoted name; readers go
+ * on reading relid, writers wait.  The current user must own the table; `model` names it in errors.
  */
-extern int64 publish_by_swap(Oid relid, const char *sql, const char *model);
+extern char *publish_shadow(Oid relid, const char *model, Oid *shadow);
+
+/* Swaps the filled shadow's storage into relid (taking the lock with publish_lock). */
+extern void publish_swap(Oid relid, Oid shadow, const char *model);
 
 /*
  * Takes AccessExclusiveLock on relid, waiting in line sluice.publish_lock_timeout at a time and
