@@ -59,7 +59,9 @@ CREATE TABLE sluice.model (
     name          text NOT NULL UNIQUE,
     owner         regrole NOT NULL DEFAULT current_user::regrole,
     sql           text NOT NULL,
-    materialized  text NOT NULL DEFAULT 'view' CHECK (materialized IN ('view', 'table')),
+    materialized  text NOT NULL DEFAULT 'view'
+                  CHECK (materialized IN ('view', 'table', 'incremental', 'snapshot')),
+    options       jsonb NOT NULL DEFAULT '{}',
     target_schema name NOT NULL,
     target_name   name NOT NULL,
     search_path   text NOT NULL,
@@ -70,6 +72,9 @@ CREATE TABLE sluice.model (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (target_schema, target_name)
 );
+COMMENT ON COLUMN sluice.model.options IS
+    'unique_key, strategy, cursor, input_cursor, predicate (incremental); unique_key, strategy, '
+    'updated_at, check_cols, invalidate_hard_deletes (snapshot); contract; indexes';
 COMMENT ON COLUMN sluice.model.depends_on IS
     'relations the SQL reads, from PostgreSQL''s parser, as quoted qualified names';
 
@@ -527,10 +532,144 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT array_to_string(path, ' -> ') FROM walk WHERE model = start LIMIT 1
 $$;
 
+-- A model's options, checked against its materialization and normalized: unique_key and
+-- check_cols become arrays, indexes become {"columns": [...], "unique": bool} objects, and the
+-- strategy defaults are filled in.
+CREATE FUNCTION sluice._model_options(model text, materialized text, options jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    allowed text[] := CASE materialized
+        WHEN 'view' THEN '{contract}'
+        WHEN 'table' THEN '{contract,indexes}'
+        WHEN 'incremental' THEN '{contract,indexes,unique_key,strategy,cursor,input_cursor,predicate}'
+        ELSE '{contract,indexes,unique_key,strategy,updated_at,check_cols,invalidate_hard_deletes}' END;
+    o jsonb := coalesce(options, '{}');
+    k text;
+    item jsonb;
+    ways int;
+    normalized jsonb := '[]';
+BEGIN
+    IF jsonb_typeof(o) <> 'object' THEN
+        RAISE EXCEPTION 'model "%": options must be a JSON object', model
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(o) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'model "%": option "%" does not apply to a % model', model, k, materialized
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Options of a %s model: %s.', materialized, array_to_string(allowed, ', '));
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['unique_key', 'check_cols'] LOOP
+        IF jsonb_typeof(o->k) = 'string' AND NOT (k = 'check_cols' AND o->>k = 'all') THEN
+            o := jsonb_set(o, ARRAY[k], jsonb_build_array(o->k));
+        END IF;
+        IF o ? k AND NOT (k = 'check_cols' AND o->>k = 'all')
+           AND (jsonb_typeof(o->k) <> 'array' OR jsonb_array_length(o->k) = 0
+                OR EXISTS (SELECT FROM jsonb_array_elements(o->k) e WHERE jsonb_typeof(e) <> 'string')) THEN
+            RAISE EXCEPTION 'model "%": option % must be a column name or an array of column names', model, k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+
+    IF materialized = 'incremental' THEN
+        o := jsonb_set(o, '{strategy}', to_jsonb(coalesce(o->>'strategy',
+                            CASE WHEN o ? 'unique_key' THEN 'merge' ELSE 'append' END)));
+        IF NOT o->>'strategy' = ANY ('{append,merge,delete+insert}') THEN
+            RAISE EXCEPTION 'model "%" has unknown incremental strategy "%"', model, o->>'strategy'
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Supported: append, merge, delete+insert.';
+        END IF;
+        IF o->>'strategy' <> 'append' AND NOT o ? 'unique_key' THEN
+            RAISE EXCEPTION 'model "%": strategy % needs a unique_key', model, o->>'strategy'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Name the columns that identify a row: options => ''{"unique_key": ["id"]}''.';
+        END IF;
+        ways := (o ? 'cursor')::int + (o ? 'input_cursor')::int + (o ? 'predicate')::int;
+        IF ways <> 1 THEN
+            RAISE EXCEPTION 'incremental model "%" needs exactly one way to find new rows, not %', model, ways
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Set one of the options cursor (a column of its output, compared with the '
+                             'table''s high-water mark), input_cursor (alias.column of a relation it '
+                             'reads) or predicate (a condition on its inputs).';
+        END IF;
+        IF o ? 'input_cursor' AND o->>'input_cursor' !~ '^[^.]+\.[^.]+$' THEN
+            RAISE EXCEPTION 'model "%": input_cursor "%" must be written alias.column', model, o->>'input_cursor'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The alias (or name) of a relation in the model''s FROM, then one of its columns.';
+        END IF;
+    ELSIF materialized = 'snapshot' THEN
+        IF NOT o ? 'unique_key' THEN
+            RAISE EXCEPTION 'snapshot model "%" needs a unique_key', model
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Name the columns that identify a record: options => ''{"unique_key": ["id"]}''.';
+        END IF;
+        o := jsonb_set(o, '{strategy}', to_jsonb(coalesce(o->>'strategy',
+                            CASE WHEN o ? 'updated_at' THEN 'timestamp' ELSE 'check' END)));
+        IF o->>'strategy' = 'timestamp' AND NOT o ? 'updated_at' THEN
+            RAISE EXCEPTION 'snapshot model "%": strategy timestamp needs the updated_at option', model
+                USING ERRCODE = 'invalid_parameter_value';
+        ELSIF o->>'strategy' = 'check' THEN
+            o := jsonb_set(o, '{check_cols}', coalesce(o->'check_cols', '"all"'));
+        ELSIF o->>'strategy' <> 'timestamp' THEN
+            RAISE EXCEPTION 'snapshot model "%" has unknown strategy "%"', model, o->>'strategy'
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Supported: timestamp, check.';
+        END IF;
+        IF jsonb_typeof(o->'invalidate_hard_deletes') NOT IN ('boolean') THEN
+            RAISE EXCEPTION 'model "%": invalidate_hard_deletes must be true or false', model
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+
+    IF o ? 'contract' THEN
+        IF jsonb_typeof(o->'contract') <> 'array' OR jsonb_array_length(o->'contract') = 0 THEN
+            RAISE EXCEPTION 'model "%": contract must be an array of {"name": ..., "type": ...}', model
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR item IN SELECT jsonb_array_elements(o->'contract') LOOP
+            IF jsonb_typeof(item->'name') IS DISTINCT FROM 'string' OR jsonb_typeof(item->'type') IS DISTINCT FROM 'string' THEN
+                RAISE EXCEPTION 'model "%": contract entry % needs a name and a type', model, item
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF to_regtype(item->>'type') IS NULL THEN
+                RAISE EXCEPTION 'model "%": contract column "%" has unknown type "%"', model,
+                        item->>'name', item->>'type'
+                    USING ERRCODE = 'undefined_object';
+            END IF;
+        END LOOP;
+    END IF;
+
+    IF o ? 'indexes' THEN
+        IF jsonb_typeof(o->'indexes') <> 'array' THEN
+            RAISE EXCEPTION 'model "%": indexes must be an array', model USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR item IN SELECT jsonb_array_elements(o->'indexes') LOOP
+            IF jsonb_typeof(item) IN ('array', 'string') THEN
+                item := jsonb_build_object('columns', item);
+            END IF;
+            IF jsonb_typeof(item->'columns') = 'string' THEN
+                item := jsonb_set(item, '{columns}', jsonb_build_array(item->'columns'));
+            END IF;
+            IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'columns') IS DISTINCT FROM 'array'
+               OR jsonb_array_length(item->'columns') = 0
+               OR EXISTS (SELECT FROM jsonb_object_keys(item) key WHERE key NOT IN ('columns', 'unique')) THEN
+                RAISE EXCEPTION 'model "%": index % must be a column list or {"columns": [...], "unique": true}',
+                        model, item
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            normalized := normalized || jsonb_build_array(item || jsonb_build_object(
+                              'unique', coalesce((item->>'unique')::boolean, false)));
+        END LOOP;
+        o := jsonb_set(o, '{indexes}', normalized);
+    END IF;
+    RETURN o;
+END
+$$;
+
 CREATE FUNCTION sluice.create_model(
     name         text,
     sql          text,
     materialized text DEFAULT 'view',
+    options      jsonb DEFAULT '{}',
     description  text DEFAULT NULL,
     tags         text[] DEFAULT '{}',
     owner        regrole DEFAULT current_user::regrole)
@@ -548,10 +687,12 @@ BEGIN
     IF name IS NULL OR btrim(name) = '' THEN
         RAISE EXCEPTION 'a model needs a name' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF materialized IS NULL OR materialized NOT IN ('view', 'table') THEN
+    IF materialized IS NULL OR materialized NOT IN ('view', 'table', 'incremental', 'snapshot') THEN
         RAISE EXCEPTION 'model "%" has unknown materialization "%"', name, materialized
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Supported: view, table.';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Supported: view, table, incremental, snapshot.';
     END IF;
+    options := sluice._model_options(name, materialized, options);
     PERFORM sluice._require_member('model', name);
     t := sluice._split_target(format('model "%s"', name), name, current_schema());
 
@@ -560,15 +701,16 @@ BEGIN
       INTO deps
       FROM sluice._sql_relations(sql, name) r;
 
-    INSERT INTO sluice.model AS m (name, owner, sql, materialized, target_schema, target_name,
-                                   search_path, depends_on, description, tags)
-    VALUES (name, owner, sql, materialized, t.schema_name, t.rel_name, path, deps, description,
-            coalesce(tags, '{}'))
+    INSERT INTO sluice.model AS m (name, owner, sql, materialized, options, target_schema,
+                                   target_name, search_path, depends_on, description, tags)
+    VALUES (name, owner, sql, materialized, options, t.schema_name, t.rel_name, path, deps,
+            description, coalesce(tags, '{}'))
     ON CONFLICT ON CONSTRAINT model_name_key DO UPDATE
         SET owner = excluded.owner, sql = excluded.sql, materialized = excluded.materialized,
-            target_schema = excluded.target_schema, target_name = excluded.target_name,
-            search_path = excluded.search_path, depends_on = excluded.depends_on,
-            description = excluded.description, tags = excluded.tags, updated_at = now()
+            options = excluded.options, target_schema = excluded.target_schema,
+            target_name = excluded.target_name, search_path = excluded.search_path,
+            depends_on = excluded.depends_on, description = excluded.description,
+            tags = excluded.tags, updated_at = now()
     RETURNING m.* INTO result;
 
     cycle := sluice._model_cycle(name);
@@ -581,7 +723,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sluice.create_model IS
-    'define or redefine (by name) a model: a SELECT materialized as a view or a table';
+    'define or redefine (by name) a model: a SELECT materialized as a view, a table, an '
+    'incremental table or a snapshot (slowly changing dimension type 2)';
 
 CREATE FUNCTION sluice.drop_model(name text, drop_relation boolean DEFAULT false)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -724,10 +867,74 @@ BEGIN
 END
 $$;
 
+-- What a full rebuild depends on: the query and where it lands.  Options change how new rows
+-- are found or kept, not what the query returns, so changing them alone rebuilds nothing.
+CREATE FUNCTION sluice._shape_hash(m sluice.model) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT md5(concat_ws(chr(31), m.sql, m.materialized, m.search_path, m.target_schema, m.target_name))
+$$;
+
 -- What a build depends on in a model's definition, as a hash recorded with each successful build.
 CREATE FUNCTION sluice._definition_hash(m sluice.model) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT md5(concat_ws(chr(31), m.sql, m.materialized, m.search_path, m.target_schema, m.target_name))
+    SELECT md5(concat_ws(chr(31), sluice._shape_hash(m), m.options::text))
+$$;
+
+-- The model's last successful build: the shape it was built with and the high-water mark of its
+-- input cursor.
+CREATE FUNCTION sluice._last_build(model_id bigint, OUT shape text, OUT high_water text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.details->>'shape', r.details->>'high_water'
+    FROM sluice.run r JOIN sluice.model m ON r.target = m.name
+    WHERE m.id = model_id AND r.kind = 'build' AND r.status = 'success'
+    ORDER BY r.id DESC LIMIT 1
+$$;
+
+-- The CREATE INDEX statements a model's table needs: its declared indexes, the unique index on an
+-- incremental model's unique_key (merges find rows by it, and it proves the key unique), and a
+-- snapshot's unique index on the key of its current records.
+CREATE FUNCTION sluice._index_statements(model_id bigint) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH m AS (SELECT * FROM sluice.model WHERE id = model_id),
+    wanted (suffix, cols, is_unique, predicate) AS (
+        SELECT 'key', ARRAY(SELECT jsonb_array_elements_text(m.options->'unique_key')), true, ''
+        FROM m WHERE m.materialized = 'incremental' AND m.options ? 'unique_key'
+        UNION ALL
+        SELECT 'current_key', ARRAY(SELECT jsonb_array_elements_text(m.options->'unique_key')), true,
+               ' WHERE is_current'
+        FROM m WHERE m.materialized = 'snapshot'
+        UNION ALL
+        SELECT 'idx', ARRAY(SELECT jsonb_array_elements_text(i->'columns')), (i->>'unique')::boolean, ''
+        FROM m, jsonb_array_elements(m.options->'indexes') i
+    )
+    , named AS (
+        SELECT w.*, left(m.target_name || '_' || array_to_string(w.cols, '_'), 62 - length(w.suffix))
+                    || '_' || w.suffix AS index_name
+        FROM wanted w, m
+    )
+    SELECT format('CREATE %sINDEX IF NOT EXISTS %I ON %I.%I (%s)%s',
+                  CASE WHEN x.is_unique THEN 'UNIQUE ' ELSE '' END, x.index_name,
+                  m.target_schema, m.target_name,
+                  (SELECT string_agg(quote_ident(c), ', ') FROM unnest(x.cols) c), x.predicate)
+    FROM m, named x
+    WHERE to_regclass(format('%I.%I', m.target_schema, x.index_name)) IS NULL
+$$;
+
+-- GRANT and COMMENT statements that give a re-created relation (table or view) the privileges and
+-- comment the old one had.
+CREATE FUNCTION sluice._relation_extras(rel regclass, new_kind text) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('GRANT %s ON %I.%I TO %s%s', a.privilege_type, n.nspname, c.relname,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+    WHERE c.oid = rel AND a.grantee <> c.relowner
+      AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT format('COMMENT ON %s %I.%I IS %L', new_kind, n.nspname, c.relname, d.description)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+    WHERE c.oid = rel
 $$;
 
 -- Why a model must be built, or NULL when nothing it reads has changed since its last successful
@@ -754,11 +961,13 @@ BEGIN
 END
 $$;
 
-CREATE PROCEDURE sluice.build(selector text DEFAULT '*', force boolean DEFAULT false)
+CREATE PROCEDURE sluice.build(selector text DEFAULT '*', force boolean DEFAULT false,
+                              full_refresh boolean DEFAULT false)
 AS 'MODULE_PATHNAME', 'sluice_build' LANGUAGE C;
-COMMENT ON PROCEDURE sluice.build(text, boolean) IS
+COMMENT ON PROCEDURE sluice.build(text, boolean, boolean) IS
     'build the selected models in dependency order, each as its owner; failures skip their downstream; '
-    'models whose inputs have not changed since their last build are skipped unless force';
+    'models whose inputs have not changed since their last build are skipped unless force; '
+    'full_refresh rebuilds incremental models and snapshots from scratch';
 
 -------------------------------------------------------------------------------------------------
 -- Expectations

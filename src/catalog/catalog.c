@@ -200,6 +200,55 @@ model_definition_hash(int64 id)
 	return model_value("SELECT sluice._definition_hash(m) FROM sluice.model m WHERE id = $1", id);
 }
 
+char *
+model_shape_hash(int64 id)
+{
+	return model_value("SELECT sluice._shape_hash(m) FROM sluice.model m WHERE id = $1", id);
+}
+
+void
+model_last_build(int64 id, char **shape, char **high_water)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	catalog_exec("SELECT shape, high_water FROM sluice._last_build($1)", 1, argtypes, values,
+				 NULL, true);
+	*shape = SPI_processed ? SPI_TEXT(0, 1) : NULL;
+	*high_water = SPI_processed ? SPI_TEXT(0, 2) : NULL;
+}
+
+/* The first column of every row of the last catalog statement. */
+static List *
+first_column(void)
+{
+	List	   *items = NIL;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+		items = lappend(items, SPI_TEXT(i, 1));
+	return items;
+}
+
+List *
+model_index_statements(int64 id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	catalog_exec("SELECT sluice._index_statements($1)", 1, argtypes, values, NULL, true);
+	return first_column();
+}
+
+List *
+relation_extras(Oid relid, const char *new_kind)
+{
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), CStringGetTextDatum(new_kind)};
+
+	catalog_exec("SELECT sluice._relation_extras($1, $2)", 2, argtypes, values, NULL, true);
+	return first_column();
+}
+
 List *
 build_plan(const char *selector)
 {
@@ -244,7 +293,13 @@ model_load(int64 id)
 	ModelDef   *m;
 
 	catalog_exec("SELECT id, name, owner::oid, sql, materialized, target_schema, target_name,"
-				 " search_path FROM sluice.model WHERE id = $1",
+				 " search_path, options->>'strategy', options->'unique_key', options->>'cursor',"
+				 " options->>'input_cursor', options->>'predicate', options->>'updated_at',"
+				 " CASE WHEN jsonb_typeof(options->'check_cols') = 'array' THEN options->'check_cols' END,"
+				 " coalesce((options->>'invalidate_hard_deletes')::boolean, false),"
+				 " (SELECT jsonb_agg(c->'name') FROM jsonb_array_elements(options->'contract') c),"
+				 " (SELECT jsonb_agg(c->'type') FROM jsonb_array_elements(options->'contract') c)"
+				 " FROM sluice.model WHERE id = $1",
 				 1, argtypes, values, NULL, true);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -259,6 +314,16 @@ model_load(int64 id)
 	m->target_schema = SPI_TEXT(0, 6);
 	m->target_name = SPI_TEXT(0, 7);
 	m->search_path = SPI_TEXT(0, 8);
+	m->strategy = SPI_TEXT(0, 9);
+	m->unique_key = text_array_items(SPI_TEXT(0, 10));
+	m->cursor = SPI_TEXT(0, 11);
+	m->input_cursor = SPI_TEXT(0, 12);
+	m->predicate = SPI_TEXT(0, 13);
+	m->updated_at = SPI_TEXT(0, 14);
+	m->check_cols = text_array_items(SPI_TEXT(0, 15));
+	m->invalidate_hard_deletes = strcmp(SPI_TEXT(0, 16), "t") == 0;
+	m->contract_names = text_array_items(SPI_TEXT(0, 17));
+	m->contract_types = text_array_items(SPI_TEXT(0, 18));
 	return m;
 }
 

@@ -60,6 +60,17 @@ typedef struct ModelDef
 	char	   *target_schema;
 	char	   *target_name;
 	char	   *search_path;
+	/* options (see sluice.model.options); NULL or NIL when not set */
+	char	   *strategy;
+	List	   *unique_key;		/* column names */
+	char	   *cursor;			/* an output column */
+	char	   *input_cursor;	/* alias.column of an input */
+	char	   *predicate;		/* SQL condition over the inputs */
+	char	   *updated_at;		/* snapshot: the column that dates a change */
+	List	   *check_cols;		/* snapshot: columns compared; NIL for all */
+	bool		invalidate_hard_deletes;
+	List	   *contract_names; /* declared columns, in order */
+	List	   *contract_types; /* their types, as written */
 } ModelDef;
 
 /* A step of a build plan: a model and the ids of the models it reads. */
@@ -78,6 +89,18 @@ extern char *model_build_reason(int64 id);
 
 /* A hash of what a build depends on in the model's definition, recorded with each build. */
 extern char *model_definition_hash(int64 id);
+
+/* A hash of what a full rebuild depends on (query and target), recorded with each build. */
+extern char *model_shape_hash(int64 id);
+
+/* The shape hash and input-cursor high-water mark of the last successful build (NULLs if none). */
+extern void model_last_build(int64 id, char **shape, char **high_water);
+
+/* The CREATE INDEX statements the model's table needs (declared, unique key). */
+extern List *model_index_statements(int64 id);
+
+/* GRANT and COMMENT statements that give a re-created relation what relid had. */
+extern List *relation_extras(Oid relid, const char *new_kind);
 
 /* An expectation on a relation. */
 typedef struct ExpectationDef

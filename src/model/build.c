@@ -5,7 +5,6 @@
  */
 #include "postgres.h"
 
-#include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
@@ -14,67 +13,51 @@
 #include "nodes/parsenodes.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
-#include "utils/rel.h"
 
 #include "catalog/catalog.h"
 #include "catalog/run.h"
 #include "model/deps.h"
-#include "model/publish.h"
+#include "model/materialize.h"
 #include "util/role.h"
 
 PG_FUNCTION_INFO_V1(sluice_build);
 
-typedef struct ModelBuild
+static char *
+json_string(const char *value)
 {
-	ModelDef   *model;
-	char	   *target;			/* quoted qualified name */
-	int64		rows;			/* -1 for a view */
-	List	   *inputs;			/* relation OIDs read */
-} ModelBuild;
+	StringInfoData s;
 
-static void
-spi_exec(const char *sql, int expected)
-{
-	int			rc = SPI_execute(sql, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "unexpected result %s for: %s", SPI_result_code_string(rc), sql);
+	initStringInfo(&s);
+	escape_json(&s, value);
+	return s.data;
 }
 
-/*
- * Whether the relation's columns match the query's: all of them (exact) or as a prefix, the
- * way CREATE OR REPLACE VIEW allows new columns only at the end.
- */
-static bool
-same_columns(Oid relid, TupleDesc query, bool prefix_only)
+/* The error as the model's failure: 'model "m" failed: ...', unless it names the model already. */
+static char *
+failure_message(const char *model, const char *message)
 {
-	Relation	rel = relation_open(relid, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			j = 0;
-	bool		same = true;
+	char	   *named = psprintf("model \"%s\"", model);
 
-	for (int i = 0; i < desc->natts && same; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(desc, i);
-		Form_pg_attribute q;
-
-		if (a->attisdropped)
-			continue;
-		if (j >= query->natts)
-		{
-			same = false;
-			break;
-		}
-		q = TupleDescAttr(query, j++);
-		same = strcmp(NameStr(a->attname), NameStr(q->attname)) == 0 &&
-			a->atttypid == q->atttypid && a->atttypmod == q->atttypmod;
-	}
-	relation_close(rel, AccessShareLock);
-	return same && (prefix_only || j == query->natts);
+	if (strncmp(message, named, strlen(named)) == 0)
+		return pstrdup(message);
+	return psprintf("%s failed: %s", named, message);
 }
 
+/* " (3 rows)", " (incremental, 3 rows)", or nothing for a view. */
+static char *
+build_summary(ModelBuild *b)
+{
+	if (b->rows < 0)
+		return "";
+	if (strcmp(b->how, "full") == 0 && strcmp(b->model->materialized, "table") == 0)
+		return psprintf(" (%lld rows)", (long long) b->rows);
+	return psprintf(" (%s, %lld rows)", b->how, (long long) b->rows);
+}
+
+/* The model's columns, from its SQL as the planner sees it. */
 static TupleDesc
 query_columns(const char *sql)
 {
@@ -85,71 +68,32 @@ query_columns(const char *sql)
 	return ((CachedPlanSource *) linitial(SPI_plan_get_plan_sources(plan)))->resultDesc;
 }
 
-static void
-drop_relation(const char *target, char relkind)
-{
-	spi_exec(psprintf("DROP %s %s", relkind == RELKIND_VIEW ? "VIEW" :
-					  relkind == RELKIND_MATVIEW ? "MATERIALIZED VIEW" : "TABLE", target),
-			 SPI_OK_UTILITY);
-}
-
-static void
-materialize(ModelBuild *b)
-{
-	ModelDef   *m = b->model;
-	Oid			relid = get_relname_relid(m->target_name, get_namespace_oid(m->target_schema, false));
-	char		relkind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
-	TupleDesc	columns = query_columns(m->sql);
-
-	if (strcmp(m->materialized, "view") == 0)
-	{
-		if (relkind != '\0')
-			publish_lock(relid, m->name);
-		if (relkind != '\0' && (relkind != RELKIND_VIEW || !same_columns(relid, columns, true)))
-			drop_relation(b->target, relkind);
-		spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS %s", b->target, m->sql), SPI_OK_UTILITY);
-		/* CREATE VIEW checks no privileges: prove now that the owner can read every input. */
-		spi_exec(psprintf("SELECT * FROM %s LIMIT 0", b->target), SPI_OK_SELECT);
-		b->rows = -1;
-		return;
-	}
-
-	if (relkind == RELKIND_RELATION && same_columns(relid, columns, false))
-	{
-		/* Same shape: new rows swapped in, the table kept (its OID, grants and dependents). */
-		Oid			shadow;
-		char	   *shadow_name = publish_shadow(relid, m->name, &shadow);
-
-		spi_exec(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", shadow_name, m->sql),
-				 SPI_OK_INSERT);
-		b->rows = (int64) SPI_processed;
-		publish_swap(relid, shadow, m->name);
-	}
-	else
-	{
-		if (relkind != '\0')
-		{
-			publish_lock(relid, m->name);
-			drop_relation(b->target, relkind);
-		}
-		spi_exec(psprintf("CREATE TABLE %s AS %s", b->target, m->sql), SPI_OK_UTILITY);
-		b->rows = (int64) SPI_processed;
-	}
-	/* The rows are new: planners should not wait for autovacuum to learn about them. */
-	spi_exec(psprintf("ANALYZE %s", b->target), SPI_OK_UTILITY);
-}
-
 /* The part of a build that must succeed or leave nothing behind. */
 static void
 build_model(void *arg)
 {
 	ModelBuild *b = arg;
+	ModelDef   *m = b->model;
 	RoleSwitch	rs;
 
-	role_switch_enter(&rs, b->model->owner, true, b->model->search_path);
-	model_sql_validate(b->model->sql, b->model->name);
-	b->inputs = model_input_relations(b->model->sql);
-	materialize(b);
+	role_switch_enter(&rs, m->owner, true, m->search_path);
+	model_sql_validate(m->sql, m->name);
+	b->columns = query_columns(m->sql);
+	b->query = model_query(m->sql);
+	b->relid = get_relname_relid(m->target_name, get_namespace_oid(m->target_schema, false));
+	b->relkind = OidIsValid(b->relid) ? get_rel_relkind(b->relid) : '\0';
+	check_contract(b);
+
+	if (strcmp(m->materialized, "view") == 0)
+		materialize_view(b);
+	else if (strcmp(m->materialized, "table") == 0)
+		materialize_table(b, m->sql);
+	else if (strcmp(m->materialized, "incremental") == 0)
+		materialize_incremental(b);
+	else
+		materialize_snapshot(b);
+	if (strcmp(m->materialized, "view") != 0)
+		ensure_indexes(b);
 	role_switch_exit(&rs);
 }
 
@@ -174,7 +118,7 @@ record_lineage(ModelBuild *b, int64 run_id)
 	List	   *kinds = NIL;
 	ListCell   *lc;
 
-	foreach(lc, b->inputs)
+	foreach(lc, model_input_relations(b->query))
 	{
 		Oid			relid = lfirst_oid(lc);
 		char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
@@ -185,7 +129,8 @@ record_lineage(ModelBuild *b, int64 run_id)
 		names = lappend(names, name);
 		kinds = lappend(kinds, (char *) dataset_kind(relid));
 	}
-	lineage_replace_inputs("model", b->model->name, b->target, b->model->materialized,
+	lineage_replace_inputs("model", b->model->name, b->target,
+						   strcmp(b->model->materialized, "view") == 0 ? "view" : "table",
 						   names, kinds, run_id);
 }
 
@@ -221,7 +166,8 @@ Datum
 sluice_build(PG_FUNCTION_ARGS)
 {
 	char	   *selector = PG_ARGISNULL(0) ? "*" : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	bool		force = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	bool		full_refresh = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	bool		force = full_refresh || (!PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
 	CallContext *call = (CallContext *) fcinfo->context;
 	bool		atomic = call == NULL || !IsA(call, CallContext) || call->atomic;
 	List	   *plan;
@@ -247,6 +193,7 @@ sluice_build(PG_FUNCTION_ARGS)
 
 		b.model = model_load(step->model_id);
 		b.target = quote_qualified_identifier(b.model->target_schema, b.model->target_name);
+		b.full_refresh = full_refresh;
 		run_begin(&run, "build", b.model->name, b.model->owner);
 
 		if (upstream)
@@ -279,7 +226,7 @@ sluice_build(PG_FUNCTION_ARGS)
 									unpack_sql_state(error->sqlerrcode));
 			ereport(WARNING,
 					(errcode(error->sqlerrcode),
-					 errmsg("model \"%s\" failed: %s", b.model->name, error->message),
+					 errmsg("%s", failure_message(b.model->name, error->message)),
 					 error->detail ? errdetail("%s", error->detail) : 0));
 			if (first_error == NULL)
 			{
@@ -291,14 +238,18 @@ sluice_build(PG_FUNCTION_ARGS)
 		{
 			run.rows = b.rows;
 			run_detail(&run, "materialized", psprintf("\"%s\"", b.model->materialized));
+			run_detail(&run, "build", psprintf("\"%s\"", b.how));
 			run_detail(&run, "definition",
 					   psprintf("\"%s\"", model_definition_hash(step->model_id)));
+			run_detail(&run, "shape", psprintf("\"%s\"", model_shape_hash(step->model_id)));
+			if (b.high_water)
+				run_detail(&run, "high_water", json_string(b.high_water));
 			record_lineage(&b, run.id);
 			(void) run_finish(&run, "success", NULL);
 			built++;
 			ereport(NOTICE,
-					(errmsg("model \"%s\" built as %s %s", b.model->name, b.model->materialized,
-							b.target)));
+					(errmsg("model \"%s\" built as %s %s%s", b.model->name, b.model->materialized,
+							b.target, build_summary(&b))));
 		}
 
 		/* Called as a top-level CALL: each model that built stays built. */
@@ -313,7 +264,7 @@ sluice_build(PG_FUNCTION_ARGS)
 	if (first_error)
 		ereport(ERROR,
 				(errcode(first_error->sqlerrcode),
-				 errmsg("model \"%s\" failed: %s", first_failed, first_error->message),
+				 errmsg("%s", failure_message(first_failed, first_error->message)),
 				 errdetail("%d built, %d failed, %d skipped.", built, failed,
 						   list_length(failed_ids) - failed),
 				 errhint("See SELECT * FROM sluice.run WHERE kind = 'build' ORDER BY id DESC;")));

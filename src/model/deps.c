@@ -26,17 +26,12 @@ typedef struct RawWalk
 	List	   *relations;		/* RangeVar */
 } RawWalk;
 
-static SelectStmt *
-single_select(const char *sql, const char *model)
+List *
+model_raw_parse(const char *sql, const char *model, const char *what, int prefix_len)
 {
 	List	   *stmts;
 	ErrorContextCallback *outer = error_context_stack;
-	Node	   *stmt;
 
-	if (sql == NULL || sql[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model \"%s\" has no SQL", model)));
 	PG_TRY();
 	{
 		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
@@ -51,9 +46,24 @@ single_select(const char *sql, const char *model)
 		ereport(ERROR,
 				(errcode(e->sqlerrcode),
 				 errmsg("model \"%s\": %s", model, e->message),
-				 e->cursorpos > 0 ? errdetail("At character %d of the model's SQL.", e->cursorpos) : 0));
+				 e->cursorpos > prefix_len ?
+				 errdetail("At character %d of the model's %s.", e->cursorpos - prefix_len, what) : 0));
 	}
 	PG_END_TRY();
+	return stmts;
+}
+
+SelectStmt *
+model_select_stmt(const char *sql, const char *model)
+{
+	List	   *stmts;
+	Node	   *stmt;
+
+	if (sql == NULL || sql[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has no SQL", model)));
+	stmts = model_raw_parse(sql, model, "SQL", 0);
 	stmt = list_length(stmts) == 1 ? linitial_node(RawStmt, stmts)->stmt : NULL;
 	if (stmt == NULL || !IsA(stmt, SelectStmt) || ((SelectStmt *) stmt)->intoClause != NULL)
 		ereport(ERROR,
@@ -107,7 +117,7 @@ model_sql_validate(const char *sql, const char *model)
 {
 	RawWalk		w = {model};
 
-	(void) raw_relations_walker((Node *) single_select(sql, model), &w);
+	(void) raw_relations_walker((Node *) model_select_stmt(sql, model), &w);
 }
 
 /* SQL: sluice._sql_relations(sql, model) returns (schema_name, relation_name), each once. */
@@ -122,7 +132,7 @@ sluice_sql_relations(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	(void) raw_relations_walker((Node *) single_select(sql, model), &w);
+	(void) raw_relations_walker((Node *) model_select_stmt(sql, model), &w);
 	foreach(lc, w.relations)
 	{
 		RangeVar   *rv = lfirst(lc);
@@ -162,11 +172,17 @@ analyzed_relations_walker(Node *node, List **oids)
 	return expression_tree_walker(node, analyzed_relations_walker, oids);
 }
 
-List *
-model_input_relations(const char *sql)
+Query *
+model_query(const char *sql)
 {
 	RawStmt    *raw = linitial_node(RawStmt, raw_parser(sql, RAW_PARSE_DEFAULT));
-	Query	   *query = parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
+
+	return parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
+}
+
+List *
+model_input_relations(Query *query)
+{
 	List	   *oids = NIL;
 
 	(void) analyzed_relations_walker((Node *) query, &oids);
