@@ -453,3 +453,27 @@ lineage_replace_inputs(const char *via_kind, const char *via_name, const char *t
 				 " SET run_id = excluded.run_id, last_seen = now()",
 				 7, argtypes, values, NULL, false);
 }
+
+void
+lineage_replace_columns(const char *via_kind, const char *via_name, const char *to,
+						List *from_names, List *from_columns, List *to_columns, List *kinds)
+{
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID};
+	Datum		values[7] = {
+		CStringGetTextDatum(via_kind), CStringGetTextDatum(via_name), CStringGetTextDatum(to),
+		text_array(from_names), text_array(from_columns), text_array(to_columns), text_array(kinds)
+	};
+
+	catalog_exec("DELETE FROM sluice.column_lineage c USING sluice.lineage_edge e"
+				 " WHERE c.edge_id = e.id AND e.via_kind = $1 AND e.via_name = $2",
+				 7, argtypes, values, NULL, false);
+	catalog_exec("INSERT INTO sluice.column_lineage (edge_id, from_column, to_column, transformation)"
+				 " SELECT e.id, x.from_column, x.to_column, x.kind"
+				 " FROM unnest($4, $5, $6, $7) AS x (from_name, from_column, to_column, kind)"
+				 " JOIN sluice.dataset f ON f.name = x.from_name"
+				 " JOIN sluice.dataset t ON t.name = $3"
+				 " JOIN sluice.lineage_edge e ON e.from_id = f.id AND e.to_id = t.id"
+				 "  AND e.via_kind = $1 AND e.via_name = $2",
+				 7, argtypes, values, NULL, false);
+}

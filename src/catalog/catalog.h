@@ -141,4 +141,13 @@ extern void lineage_replace_inputs(const char *via_kind, const char *via_name,
 								   const char *to, const char *to_kind,
 								   List *input_names, List *input_kinds, int64 run_id);
 
+/*
+ * Column lineage of `to` via a source or model: parallel lists, one entry per column edge, each
+ * from a column of a relation already recorded as an input (lineage_replace_inputs); the
+ * previous column edges via it are replaced.
+ */
+extern void lineage_replace_columns(const char *via_kind, const char *via_name, const char *to,
+									List *from_names, List *from_columns, List *to_columns,
+									List *kinds);
+
 #endif

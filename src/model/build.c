@@ -19,6 +19,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/run.h"
+#include "model/column_lineage.h"
 #include "model/deps.h"
 #include "model/materialize.h"
 #include "util/role.h"
@@ -111,18 +112,27 @@ dataset_kind(Oid relid)
 	}
 }
 
+static char *
+relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
 static void
 record_lineage(ModelBuild *b, int64 run_id)
 {
 	List	   *names = NIL;
 	List	   *kinds = NIL;
+	List	   *from_names = NIL;
+	List	   *from_columns = NIL;
+	List	   *to_columns = NIL;
+	List	   *column_kinds = NIL;
 	ListCell   *lc;
 
 	foreach(lc, model_input_relations(b->query))
 	{
 		Oid			relid = lfirst_oid(lc);
-		char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-													  get_rel_name(relid));
+		char	   *name = relation_name(relid);
 
 		if (strcmp(name, b->target) == 0)
 			continue;
@@ -132,6 +142,18 @@ record_lineage(ModelBuild *b, int64 run_id)
 	lineage_replace_inputs("model", b->model->name, b->target,
 						   strcmp(b->model->materialized, "view") == 0 ? "view" : "table",
 						   names, kinds, run_id);
+
+	foreach(lc, query_column_lineage(b->query))
+	{
+		ColumnEdge *e = lfirst(lc);
+
+		from_names = lappend(from_names, relation_name(e->from_relid));
+		from_columns = lappend(from_columns, e->from_column);
+		to_columns = lappend(to_columns, e->to_column);
+		column_kinds = lappend(column_kinds, (char *) e->kind);
+	}
+	lineage_replace_columns("model", b->model->name, b->target, from_names, from_columns,
+							to_columns, column_kinds);
 }
 
 static bool

@@ -15,6 +15,7 @@
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #include "model/materialize.h"
@@ -60,8 +61,8 @@ in_unique_key(ModelBuild *b, const char *column)
 static void
 append_rows(ModelBuild *b, const char *new_sql)
 {
-	spi_exec(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", b->target, new_sql),
-			 SPI_OK_INSERT);
+	spi_exec_small(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", b->target, new_sql),
+				   SPI_OK_INSERT, 0, NULL, NULL, false);
 	b->rows = (int64) SPI_processed;
 }
 
@@ -96,22 +97,63 @@ merge_rows(ModelBuild *b, const char *new_sql)
 						 changed_left.data, changed_right.data, assignments.data);
 	appendStringInfo(&s, " WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
 					 column_list(b->columns, NULL), column_list(b->columns, "n"));
-	spi_exec(s.data, SPI_OK_MERGE);
+	spi_exec_small(s.data, SPI_OK_MERGE, 0, NULL, NULL, false);
 	b->rows = (int64) SPI_processed;
 }
 
 /*
- * Rows whose key matches `gone_keys_sql` go, then new_sql's rows come in.  The insert waits for
- * the delete (the one-time filter on its count), so the unique key never sees both.
+ * An aggregate mart: the keys of the groups the new input rows fall in are read once, as arrays;
+ * those groups' rows go, and are computed again from all their input rows.  Both statements work
+ * on the same keys, so the table never holds a group twice or loses one.
  */
 static void
-replace_rows(ModelBuild *b, const char *gone_keys_sql, const char *new_sql)
+replace_groups(ModelBuild *b, const char *condition, const char *what)
 {
-	spi_exec(psprintf("WITH gone AS (DELETE FROM %s AS t WHERE (%s) IN (%s) RETURNING 1)"
-					  " INSERT INTO %s SELECT * FROM (%s) AS model"
-					  " WHERE (SELECT count(*) FROM gone) >= 0",
-					  b->target, key_list(b, "t"), gone_keys_sql, b->target, new_sql),
-			 SPI_OK_INSERT);
+	ModelDef   *m = b->model;
+	int			nkeys = list_length(m->unique_key);
+	Oid		   *key_types = palloc(sizeof(Oid) * nkeys);
+	Oid		   *array_types = palloc(sizeof(Oid) * nkeys);
+	Datum	   *arrays = palloc(sizeof(Datum) * nkeys);
+	StringInfoData aggregates;
+	StringInfoData params;
+	char	   *groups_sql;
+	char	   *restricted_sql;
+	ListCell   *lc;
+
+	initStringInfo(&aggregates);
+	initStringInfo(&params);
+	foreach(lc, m->unique_key)
+	{
+		int			i = foreach_current_index(lc);
+
+		key_types[i] = output_column(b, lfirst(lc), "unique_key")->atttypid;
+		array_types[i] = get_array_type(key_types[i]);
+		appendStringInfo(&aggregates, "%sarray_agg(g.%s)", i > 0 ? ", " : "",
+						 quote_identifier(lfirst(lc)));
+		appendStringInfo(&params, "%s$%d", i > 0 ? ", " : "", i + 1);
+	}
+	model_sql_groups(m->sql, m->name, m->unique_key, key_types, condition, what, &groups_sql,
+					 &restricted_sql);
+
+	spi_exec_small(psprintf("SELECT %s FROM (%s) AS g", aggregates.data, groups_sql), SPI_OK_SELECT,
+				   0, NULL, NULL, false);
+	for (int i = 0; i < nkeys; i++)
+	{
+		bool		isnull;
+
+		arrays[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		if (isnull)
+		{
+			b->rows = 0;		/* no group touched */
+			return;
+		}
+		arrays[i] = datumCopy(arrays[i], false, -1);
+	}
+	spi_exec_small(psprintf("DELETE FROM %s AS t WHERE (%s) IN (SELECT * FROM unnest(%s))",
+							b->target, key_list(b, "t"), params.data),
+				   SPI_OK_DELETE, nkeys, array_types, arrays, true);
+	spi_exec_small(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", b->target, restricted_sql),
+				   SPI_OK_INSERT, nkeys, array_types, arrays, false);
 	b->rows = (int64) SPI_processed;
 }
 
@@ -119,11 +161,11 @@ replace_rows(ModelBuild *b, const char *gone_keys_sql, const char *new_sql)
 static void
 delete_insert_rows(ModelBuild *b, const char *new_sql)
 {
-	spi_exec(psprintf("WITH new_rows AS MATERIALIZED (SELECT * FROM (%s) AS model),"
+	spi_exec_small(psprintf("WITH new_rows AS MATERIALIZED (SELECT * FROM (%s) AS model),"
 					  " gone AS (DELETE FROM %s AS t WHERE (%s) IN (SELECT %s FROM new_rows) RETURNING 1)"
 					  " INSERT INTO %s SELECT * FROM new_rows WHERE (SELECT count(*) FROM gone) >= 0",
 					  new_sql, b->target, key_list(b, "t"), key_list(b, NULL), b->target),
-			 SPI_OK_INSERT);
+				   SPI_OK_INSERT, 0, NULL, NULL, false);
 	b->rows = (int64) SPI_processed;
 }
 
@@ -198,12 +240,7 @@ materialize_incremental(ModelBuild *b)
 	b->how = "incremental";
 	if (condition && m->unique_key != NIL && query_is_grouped(b->query))
 	{
-		char	   *groups_sql;
-		char	   *restricted_sql;
-
-		model_sql_groups(m->sql, m->name, m->unique_key, condition, what, &groups_sql,
-						 &restricted_sql);
-		replace_rows(b, groups_sql, restricted_sql);
+		replace_groups(b, condition, what);
 		return;
 	}
 

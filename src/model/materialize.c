@@ -9,6 +9,7 @@
 #include "lib/stringinfo.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -20,6 +21,22 @@ spi_exec(const char *sql, int expected)
 {
 	int			rc = SPI_execute(sql, false, 0);
 
+	if (rc != expected)
+		elog(ERROR, "unexpected result %s for: %s", SPI_result_code_string(rc), sql);
+}
+
+void
+spi_exec_small(const char *sql, int expected, int nargs, Oid *argtypes, Datum *values, bool keyed)
+{
+	int			nest_level = NewGUCNestLevel();
+	int			rc;
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (keyed)
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	AtEOXact_GUC(true, nest_level);
 	if (rc != expected)
 		elog(ERROR, "unexpected result %s for: %s", SPI_result_code_string(rc), sql);
 }

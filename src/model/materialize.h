@@ -65,6 +65,14 @@ extern char *key_list(ModelBuild *b, const char *prefix);
 /* "l.a = r.a AND l.b = r.b" over the unique_key columns. */
 extern char *key_match(ModelBuild *b, const char *left, const char *right);
 
+/*
+ * Runs one of sluice's statements that change a few rows of a large table.  JIT is off (its
+ * compile time would dwarf the work) and, when `keyed`, so are sequential scans: the rows are
+ * found through the key's unique index, which estimates of distinct keys make look dearer.
+ */
+extern void spi_exec_small(const char *sql, int expected, int nargs, Oid *argtypes, Datum *values,
+						   bool keyed);
+
 /* The value of a one-row, one-column query (as text), or NULL. */
 extern char *spi_value(const char *sql);
 

@@ -4,7 +4,9 @@
 #include "postgres.h"
 
 #include "nodes/makefuncs.h"
+#include "lib/stringinfo.h"
 #include "parser/analyze.h"
+#include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
@@ -57,8 +59,8 @@ and_clause(Node *a, Node *b)
 
 /* Analyzes the changed tree and prints it back; errors point at the condition sluice added. */
 static char *
-deparsed(SelectStmt *stmt, const char *sql, const char *model, const char *what,
-		 const char *condition)
+deparsed(SelectStmt *stmt, const char *sql, const char *what, const char *condition,
+		 Oid *paramtypes, int nparams)
 {
 	RawStmt    *raw = makeNode(RawStmt);
 	ErrorContextCallback *outer = error_context_stack;
@@ -68,7 +70,7 @@ deparsed(SelectStmt *stmt, const char *sql, const char *model, const char *what,
 	raw->stmt = (Node *) stmt;
 	PG_TRY();
 	{
-		query = parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
+		query = parse_analyze_fixedparams(raw, sql, paramtypes, nparams, NULL);
 	}
 	PG_CATCH();
 	{
@@ -93,7 +95,7 @@ model_sql_where(const char *sql, const char *model, const char *condition, const
 	SelectStmt *sel = plain_select(sql, model, what);
 
 	sel->whereClause = and_clause(sel->whereClause, parse_condition(condition, model, what));
-	return deparsed(sel, sql, model, what, condition);
+	return deparsed(sel, sql, what, condition, NULL, 0);
 }
 
 /* The raw expression the SELECT list computes an output column with (by name, as it is written). */
@@ -125,25 +127,31 @@ output_expression(SelectStmt *sel, const char *column)
 }
 
 void
-model_sql_groups(const char *sql, const char *model, List *unique_key, const char *condition,
-				 const char *what, char **groups_sql, char **restricted_sql)
+model_sql_groups(const char *sql, const char *model, List *unique_key, Oid *key_types,
+				 const char *condition, const char *what, char **groups_sql, char **restricted_sql)
 {
 	SelectStmt *sel = plain_select(sql, model, what);
 	SelectStmt *groups = makeNode(SelectStmt);
 	SelectStmt *restricted = copyObject(sel);
 	SubLink    *in_groups = makeNode(SubLink);
+	StringInfoData unnest;
+	Oid		   *array_types = palloc(sizeof(Oid) * list_length(unique_key));
 	List	   *keys = NIL;
 	ListCell   *lc;
 
+	initStringInfo(&unnest);
 	foreach(lc, unique_key)
 	{
 		ResTarget  *rt = makeNode(ResTarget);
+		int			i = foreach_current_index(lc);
 
 		rt->name = lfirst(lc);
 		rt->val = copyObject(output_expression(sel, lfirst(lc)));
 		rt->location = -1;
 		groups->targetList = lappend(groups->targetList, rt);
 		keys = lappend(keys, copyObject(rt->val));
+		array_types[i] = get_array_type(key_types[i]);
+		appendStringInfo(&unnest, "%s$%d", i > 0 ? ", " : "", i + 1);
 	}
 	/* The groups: the key values of the matching rows, through the model's joins and WHERE. */
 	groups->distinctClause = list_make1(NIL);
@@ -152,10 +160,12 @@ model_sql_groups(const char *sql, const char *model, List *unique_key, const cha
 	groups->whereClause = and_clause(copyObject(sel->whereClause),
 									 parse_condition(condition, model, what));
 
-	/* The model over every row of those groups: WHERE (keys) IN (groups). */
+	/* The model over every row of the groups given as arrays: WHERE (keys) IN (unnest(...)). */
 	in_groups->subLinkType = ANY_SUBLINK;
 	in_groups->operName = list_make1(makeString("="));
-	in_groups->subselect = copyObject((Node *) groups);
+	in_groups->subselect = linitial_node(RawStmt,
+										 raw_parser(psprintf("SELECT * FROM unnest(%s)", unnest.data),
+													RAW_PARSE_DEFAULT))->stmt;
 	in_groups->location = -1;
 	if (list_length(keys) == 1)
 		in_groups->testexpr = linitial(keys);
@@ -170,8 +180,9 @@ model_sql_groups(const char *sql, const char *model, List *unique_key, const cha
 	}
 	restricted->whereClause = and_clause(restricted->whereClause, (Node *) in_groups);
 
-	*groups_sql = deparsed(groups, sql, model, what, condition);
-	*restricted_sql = deparsed(restricted, sql, model, what, condition);
+	*groups_sql = deparsed(groups, sql, what, condition, NULL, 0);
+	*restricted_sql = deparsed(restricted, sql, what, condition, array_types,
+							   list_length(unique_key));
 }
 
 void

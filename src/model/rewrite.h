@@ -19,10 +19,11 @@ extern char *model_sql_where(const char *sql, const char *model, const char *con
 
 /*
  * For a model that groups: *groups_sql selects the distinct unique_key values of the groups that
- * rows matching `condition` fall in, and *restricted_sql is the model's SQL computing only those
- * groups (whole, from all their rows).
+ * rows matching `condition` fall in, and *restricted_sql is the model's SQL computing only the
+ * groups whose keys are given as arrays in $1, $2, ... (whole groups, from all their rows).
+ * key_types are the types of the unique_key columns.
  */
-extern void model_sql_groups(const char *sql, const char *model, List *unique_key,
+extern void model_sql_groups(const char *sql, const char *model, List *unique_key, Oid *key_types,
 							 const char *condition, const char *what,
 							 char **groups_sql, char **restricted_sql);
 
