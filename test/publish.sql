@@ -59,7 +59,7 @@ SELECT sluice.create_model('tap_pub.daily',
   'SELECT day, product, sum(amount) AS revenue FROM tap_pub.sales GROUP BY day, product',
   materialized => 'table', owner => 'tap_builder');
 SELECT throws_ok($$CALL sluice.build('tap_pub.daily')$$, '42501',
-                 'model "tap_pub.daily" failed: model "tap_pub.daily" cannot publish daily: its owner does not own the table',
+                 'model "tap_pub.daily" cannot publish daily: its owner does not own the table',
                  'a model cannot publish over a table its owner does not own');
 SELECT is((SELECT count(*) FROM tap_pub.daily), 4::bigint, 'which stays as it was');
 

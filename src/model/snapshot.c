@@ -32,7 +32,7 @@ with_history(ModelBuild *b)
 			if (strcmp(NameStr(a->attname), history_columns[h]) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_DUPLICATE_COLUMN),
-						 errmsg("snapshot model \"%s\" returns a column \"%s\", a name the snapshot adds itself",
+						 errmsg("model \"%s\" returns a column \"%s\", a name its snapshot adds itself",
 								b->model->name, history_columns[h]),
 						 errhint("Rename it in the model's SELECT.")));
 		TupleDescCopyEntry(desc, i + 1, b->columns, i + 1);
@@ -109,7 +109,7 @@ materialize_snapshot(ModelBuild *b)
 	if (b->relkind != RELKIND_RELATION || !same_columns(b->relid, history, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("snapshot model \"%s\" no longer matches its table %s", m->name, b->target),
+				 errmsg("model \"%s\" no longer matches its snapshot table %s", m->name, b->target),
 				 errdetail("The table must have the model's columns (%s) followed by valid_from, "
 						   "valid_to and is_current.", column_list(b->columns, NULL)),
 				 errhint("CALL sluice.build('%s', full_refresh => true) rebuilds it from the current "
