@@ -665,6 +665,10 @@ BEGIN
 END
 $$;
 
+-- Definitions written without create_model (owners may write their rows) are held to the same rules.
+ALTER TABLE sluice.model ADD CONSTRAINT model_options_valid
+    CHECK (sluice._model_options(name, materialized, options) = options);
+
 CREATE FUNCTION sluice.create_model(
     name         text,
     sql          text,

@@ -182,7 +182,7 @@ model_value(const char *query, int64 id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
 
-	if (SPI_execute_with_args(query, 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_with_args(query, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read model %lld: %s", (long long) id, query);
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -212,8 +212,9 @@ model_last_build(int64 id, char **shape, char **high_water)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
 
+	/* A fresh snapshot: a build of this model that was waited for (model_load) has committed. */
 	catalog_exec("SELECT shape, high_water FROM sluice._last_build($1)", 1, argtypes, values,
-				 NULL, true);
+				 NULL, false);
 	*shape = SPI_processed ? SPI_TEXT(0, 1) : NULL;
 	*high_water = SPI_processed ? SPI_TEXT(0, 2) : NULL;
 }
@@ -299,8 +300,10 @@ model_load(int64 id)
 				 " coalesce((options->>'invalidate_hard_deletes')::boolean, false),"
 				 " (SELECT jsonb_agg(c->'name') FROM jsonb_array_elements(options->'contract') c),"
 				 " (SELECT jsonb_agg(c->'type') FROM jsonb_array_elements(options->'contract') c)"
-				 " FROM sluice.model WHERE id = $1",
-				 1, argtypes, values, NULL, true);
+				 " FROM sluice.model WHERE id = $1"
+	/* Held until the build commits: a second build of the model waits, then sees its outcome. */
+				 " FOR NO KEY UPDATE",
+				 1, argtypes, values, NULL, false);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -82,6 +82,8 @@ typedef struct PlanStep
 } PlanStep;
 
 extern List *build_plan(const char *selector);
+
+/* The model's definition, its row locked until the transaction ends (one build at a time). */
 extern ModelDef *model_load(int64 id);
 
 /* Why the model must be built, or NULL when nothing it reads changed since its last build. */

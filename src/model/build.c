@@ -264,6 +264,8 @@ sluice_build(PG_FUNCTION_ARGS)
 			run_detail(&run, "definition",
 					   psprintf("\"%s\"", model_definition_hash(step->model_id)));
 			run_detail(&run, "shape", psprintf("\"%s\"", model_shape_hash(step->model_id)));
+			if (b.full_reason)
+				run_detail(&run, "full_reason", json_string(b.full_reason));
 			if (b.high_water)
 				run_detail(&run, "high_water", json_string(b.high_water));
 			record_lineage(&b, run.id);

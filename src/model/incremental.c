@@ -232,7 +232,7 @@ materialize_incremental(ModelBuild *b)
 
 	if (why_full)
 	{
-		ereport(DEBUG1, (errmsg("model \"%s\" is rebuilt in full: %s", m->name, why_full)));
+		b->full_reason = why_full;
 		materialize_table(b, condition ? model_sql_where(m->sql, m->name, condition, what) : m->sql);
 		return;
 	}

@@ -23,6 +23,7 @@ typedef struct ModelBuild
 	TupleDesc	columns;		/* what the SQL returns */
 	/* outcome */
 	const char *how;			/* full, incremental, ... as recorded with the run */
+	const char *full_reason;	/* why an incremental model was built in full, or NULL */
 	int64		rows;			/* rows written; -1 for a view */
 	char	   *high_water;		/* input cursor's mark after this build, or NULL */
 } ModelBuild;

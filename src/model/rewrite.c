@@ -190,8 +190,15 @@ model_input_cursor(Query *query, const char *model, const char *input_cursor,
 				   Oid *relid, char **column, Oid *typid)
 {
 	const char *dot = strchr(input_cursor, '.');
-	char	   *alias = pnstrdup(input_cursor, dot - input_cursor);
+	char	   *alias;
 	ListCell   *lc;
+
+	if (dot == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\": input_cursor \"%s\" must be written alias.column", model,
+						input_cursor)));
+	alias = pnstrdup(input_cursor, dot - input_cursor);
 
 	*column = pstrdup(dot + 1);
 	foreach(lc, query->rtable)
