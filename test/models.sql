@@ -1,6 +1,6 @@
 -- pgTAP: models run as their owner, publish whole or not at all, and record lineage.
 BEGIN;
-SELECT plan(13);
+SELECT plan(16);
 
 CREATE SCHEMA tap_src;
 CREATE SCHEMA tap_mart;
@@ -66,6 +66,18 @@ SELECT set_eq($$SELECT dataset FROM sluice.upstream('tap_mart.totals')$$, $$VALU
               'the build recorded the table the model reads');
 SELECT is((SELECT rows FROM sluice.run WHERE target = 'tap_mart.totals' AND status = 'success' ORDER BY id DESC LIMIT 1),
           1::bigint, 'the run records the rows written');
+
+-- A declared contract is checked at every build; a break leaves the table as it was
+SELECT count(*) FROM sluice.create_model('tap_mart.contracted', 'SELECT id, amount FROM tap_src.orders', 'table',
+  '{"contract": [{"name": "id", "type": "integer"}, {"name": "amount", "type": "numeric"}]}');
+CALL sluice.build('tap_mart.contracted');
+SELECT is((SELECT count(*) FROM tap_mart.contracted), (SELECT count(*) FROM tap_src.orders), 'a model that keeps its contract builds');
+SELECT count(*) FROM sluice.create_model('tap_mart.contracted', 'SELECT id::bigint AS id, amount FROM tap_src.orders WHERE id < 3', 'table',
+  '{"contract": [{"name": "id", "type": "integer"}, {"name": "amount", "type": "numeric"}]}');
+SELECT throws_ok($$CALL sluice.build('tap_mart.contracted')$$, '42804',
+  'model "tap_mart.contracted" breaks its contract at column 1: it returns id bigint, the contract says id integer',
+  'a model that breaks its contract fails, naming the column and both types');
+SELECT is((SELECT count(*) FROM tap_mart.contracted), (SELECT count(*) FROM tap_src.orders), 'and its table keeps the old rows');
 
 SELECT * FROM finish();
 ROLLBACK;
