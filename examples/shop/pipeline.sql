@@ -59,7 +59,7 @@ SELECT target, status, rows, details->>'pages' AS pages, bytes FROM sluice.pull(
 SELECT target, status, rows, details->>'pages' AS pages, bytes FROM sluice.pull('shop_orders');
 
 \echo
-\echo '== 3. Models: staging views and mart tables; the order comes from the SQL itself'
+\echo '== 3. Models: staging views, mart tables, an incremental mart and a snapshot; the order comes from the SQL itself'
 SELECT name, materialized, depends_on FROM sluice.create_model('staging.orders', $$
     SELECT o.id AS order_id, o.customer_id, o.sku, o.quantity,
            o.quantity * p.price AS amount, o.ordered_at, o.status
@@ -72,13 +72,23 @@ SELECT name, materialized, depends_on FROM sluice.create_model('staging.customer
     FROM raw.customers
 $$, description => 'Customers with normalised emails');
 
+-- An aggregate mart built incrementally: later builds recompute only the days new orders fall in.
 SELECT name, materialized, depends_on FROM sluice.create_model('marts.daily_revenue', $$
-    SELECT date_trunc('day', ordered_at)::date AS day,
+    SELECT date_trunc('day', o.ordered_at)::date AS day,
            count(*) AS orders,
-           coalesce(sum(amount) FILTER (WHERE status <> 'refunded'), 0) AS revenue
-    FROM staging.orders
+           coalesce(sum(o.amount) FILTER (WHERE o.status <> 'refunded'), 0) AS revenue
+    FROM staging.orders o
     GROUP BY 1
-$$, materialized => 'table', description => 'Revenue per day, refunds excluded');
+$$, 'incremental', '{"unique_key": "day", "input_cursor": "o.order_id",
+                     "contract": [{"name": "day", "type": "date"}, {"name": "orders", "type": "bigint"},
+                                  {"name": "revenue", "type": "numeric"}]}',
+    description => 'Revenue per day, refunds excluded');
+
+-- Every version of every customer's country (a slowly changing dimension, type 2).
+SELECT name, materialized, depends_on FROM sluice.create_model('marts.customer_history', $$
+    SELECT customer_id, name, country FROM staging.customers
+$$, 'snapshot', '{"unique_key": "customer_id", "check_cols": ["country"]}',
+    description => 'Customers, one row per version of their country');
 
 SELECT name, materialized, depends_on FROM sluice.create_model('marts.revenue_by_country', $$
     SELECT c.country, count(DISTINCT o.customer_id) AS customers, sum(o.amount) AS revenue
@@ -114,5 +124,12 @@ SELECT depth, dataset, dataset_kind, feeds, via_kind, via_name
 FROM sluice.upstream('marts.revenue_by_country');
 
 \echo
-\echo '== 7. The run history'
+\echo '== 7. Column lineage: each mart column, the columns it is computed from, and how'
+SELECT f.name AS from_relation, c.from_column, c.to_column, c.transformation
+FROM sluice.column_lineage c JOIN sluice.lineage_edge e ON e.id = c.edge_id
+JOIN sluice.dataset f ON f.id = e.from_id
+WHERE e.via_name = 'marts.revenue_by_country' ORDER BY c.to_column, f.name, c.from_column;
+
+\echo
+\echo '== 8. The run history'
 SELECT id, kind, target, status, rows, error FROM sluice.run ORDER BY id DESC LIMIT 12;
