@@ -895,8 +895,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The CREATE INDEX statements a model's table needs: its declared indexes, the unique index on an
--- incremental model's unique_key (merges find rows by it, and it proves the key unique), and a
--- snapshot's unique index on the key of its current records.
+-- incremental model's unique_key (merges find rows by it, and it proves the key unique), an index
+-- on its cursor (each build reads the cursor's maximum), and a snapshot's unique index on the key
+-- of its current records.
 CREATE FUNCTION sluice._index_statements(model_id bigint) RETURNS SETOF text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH m AS (SELECT * FROM sluice.model WHERE id = model_id),
@@ -907,6 +908,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         SELECT 'current_key', ARRAY(SELECT jsonb_array_elements_text(m.options->'unique_key')), true,
                ' WHERE is_current'
         FROM m WHERE m.materialized = 'snapshot'
+        UNION ALL
+        SELECT 'cursor', ARRAY[m.options->>'cursor'], false, ''
+        FROM m WHERE m.materialized = 'incremental' AND m.options ? 'cursor'
         UNION ALL
         SELECT 'idx', ARRAY(SELECT jsonb_array_elements_text(i->'columns')), (i->>'unique')::boolean, ''
         FROM m, jsonb_array_elements(m.options->'indexes') i

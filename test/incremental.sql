@@ -40,9 +40,9 @@ SELECT is(pg_temp.differences('TABLE tap_inc.events', 'SELECT id, amount FROM ta
 SELECT count(*) FROM sluice.create_model('tap_inc.latest', 'SELECT id, amount, updated_at FROM tap_inc.sales',
                                          'incremental', '{"cursor": "updated_at", "unique_key": "id"}');
 CALL sluice.build('tap_inc.latest');
-SELECT is((SELECT indexdef FROM pg_indexes WHERE schemaname = 'tap_inc' AND tablename = 'latest'),
-          'CREATE UNIQUE INDEX latest_id_key ON tap_inc.latest USING btree (id)',
-          'the unique_key gets a unique index');
+SELECT is(ARRAY(SELECT indexdef FROM pg_indexes WHERE schemaname = 'tap_inc' AND tablename = 'latest' ORDER BY 1),
+          '{"CREATE INDEX latest_updated_at_cursor ON tap_inc.latest USING btree (updated_at)","CREATE UNIQUE INDEX latest_id_key ON tap_inc.latest USING btree (id)"}',
+          'the unique_key gets a unique index, the cursor an index');
 CREATE TEMP TABLE untouched AS SELECT xmin::text AS x FROM tap_inc.latest WHERE id = 1;
 UPDATE tap_inc.sales SET amount = 1000, updated_at = '2026-02-01' WHERE id IN (5, 6);
 INSERT INTO tap_inc.sales (id, day, product, amount, updated_at) VALUES (33, '2026-01-07', 0, 33, '2026-02-01');
@@ -166,7 +166,7 @@ CALL sluice.build('tap_inc.events');
 SELECT ok(has_table_privilege('public', 'tap_inc.events', 'SELECT'), 'a re-created table keeps its grants');
 SELECT is(obj_description('tap_inc.events'::regclass, 'pg_class'), 'events, doubled', 'and its comment');
 SELECT is(ARRAY(SELECT indexname::text FROM pg_indexes WHERE schemaname = 'tap_inc' AND tablename = 'events' ORDER BY 1),
-          '{events_amount_idx,events_day_idx}', 'and gets its declared indexes');
+          '{events_amount_idx,events_day_idx,events_id_cursor}', 'and gets its declared indexes');
 
 SELECT * FROM finish();
 ROLLBACK;

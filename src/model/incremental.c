@@ -169,6 +169,34 @@ delete_insert_rows(ModelBuild *b, const char *new_sql)
 	b->rows = (int64) SPI_processed;
 }
 
+/* A row-level model: its new rows (by condition, or past the cursor's mark) go in by its strategy. */
+static void
+merge_new_rows(ModelBuild *b, const char *condition, const char *what)
+{
+	ModelDef   *m = b->model;
+	const char *new_sql;
+
+	if (condition)
+		new_sql = model_sql_where(m->sql, m->name, condition, what);
+	else
+	{
+		/* cursor: an output column past the table's own high-water mark */
+		Form_pg_attribute cursor = output_column(b, m->cursor, "cursor");
+		char	   *mark = spi_value(psprintf("SELECT to_jsonb(max(%s)) #>> '{}' FROM %s",
+											  quote_identifier(m->cursor), b->target));
+
+		new_sql = mark == NULL ? m->sql :
+			psprintf("SELECT * FROM (%s) AS model WHERE model.%s > %s", m->sql,
+					 quote_identifier(m->cursor), typed_literal(mark, cursor->atttypid));
+	}
+	if (strcmp(m->strategy, "append") == 0)
+		append_rows(b, new_sql);
+	else if (strcmp(m->strategy, "merge") == 0)
+		merge_rows(b, new_sql);
+	else
+		delete_insert_rows(b, new_sql);
+}
+
 void
 materialize_incremental(ModelBuild *b)
 {
@@ -244,29 +272,5 @@ materialize_incremental(ModelBuild *b)
 		return;
 	}
 
-	{
-		const char *new_sql;
-
-		if (condition)
-			new_sql = model_sql_where(m->sql, m->name, condition, what);
-		else
-		{
-			/* cursor: an output column past the table's own high-water mark */
-			Form_pg_attribute cursor = output_column(b, m->cursor, "cursor");
-			char	   *mark;
-
-			mark = spi_value(psprintf("SELECT to_jsonb(max(%s)) #>> '{}' FROM %s",
-									  quote_identifier(m->cursor), b->target));
-			new_sql = mark == NULL ? m->sql :
-				psprintf("SELECT * FROM (%s) AS model WHERE model.%s > %s", m->sql,
-						 quote_identifier(m->cursor),
-						 typed_literal(mark, cursor->atttypid));
-		}
-		if (strcmp(m->strategy, "append") == 0)
-			append_rows(b, new_sql);
-		else if (strcmp(m->strategy, "merge") == 0)
-			merge_rows(b, new_sql);
-		else
-			delete_insert_rows(b, new_sql);
-	}
+	merge_new_rows(b, condition, what);
 }

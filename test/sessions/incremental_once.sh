@@ -4,12 +4,8 @@
 # Needs several sessions at once, so it is a shell test.  Uses PGHOST/PGPORT/PGUSER.
 set -euo pipefail
 db=sluice_sessions_incremental
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-dropdb --if-exists "$db" >/dev/null
-createdb "$db"
+. "$(dirname "$0")/tap.bash"
 q <<'SQL' >/dev/null
-CREATE EXTENSION sluice;
 CREATE TABLE sales (id int PRIMARY KEY, day int, amount numeric);
 INSERT INTO sales SELECT g, g % 7, g FROM generate_series(1, 1000) g;
 SELECT sluice.create_model('daily', 'SELECT s.day, sum(s.amount) AS total, count(*) AS n FROM sales s GROUP BY s.day',
@@ -17,12 +13,6 @@ SELECT sluice.create_model('daily', 'SELECT s.day, sum(s.amount) AS total, count
 CALL sluice.build('daily');
 INSERT INTO sales SELECT g, g % 7, g FROM generate_series(1001, 1100) g;
 SQL
-
-n=0 failed=0
-check() {  # check <description> <query producing "t">
-  n=$((n + 1))
-  if [ "$(q -c "$2")" = "t" ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
-}
 echo "1..3"
 
 # The first build holds its transaction open for 2 s after building; the second starts meanwhile.

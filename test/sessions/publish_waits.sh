@@ -5,12 +5,8 @@
 # Needs several sessions at once, so it is a shell test.  Uses PGHOST/PGPORT/PGUSER.
 set -euo pipefail
 db=sluice_sessions
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-dropdb --if-exists "$db" >/dev/null
-createdb "$db"
+. "$(dirname "$0")/tap.bash"
 q <<'SQL' >/dev/null
-CREATE EXTENSION sluice;
 CREATE TABLE sales (id int, amount numeric);
 INSERT INTO sales SELECT g, g FROM generate_series(1, 100) g;
 SELECT sluice.create_model('mart', 'SELECT count(*) AS n, sum(amount) AS total FROM sales', materialized => 'table');
@@ -18,12 +14,6 @@ CALL sluice.build('mart');
 CREATE TABLE events (what text PRIMARY KEY, at timestamptz);
 INSERT INTO sales VALUES (101, 101);
 SQL
-
-n=0 failed=0
-check() {  # check <description> <query producing "t">
-  n=$((n + 1))
-  if [ "$(q -c "$2")" = "t" ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
-}
 echo "1..5"
 
 # A long reader holds the mart for 3 s; a publish starts, then a short reader arrives.

@@ -1,0 +1,13 @@
+# Sourced by the session tests: a fresh database $db with sluice, q to run SQL in it, and check to
+# print one TAP line (failed is set when any check fails).  Uses PGHOST/PGPORT/PGUSER.
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+dropdb --if-exists "$db" >/dev/null
+createdb "$db"
+q -c "CREATE EXTENSION sluice" >/dev/null
+
+n=0 failed=0
+check() {  # check <description> <query producing "t">
+  n=$((n + 1))
+  if [ "$(q -c "$2")" = "t" ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
+}
