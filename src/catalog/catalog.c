@@ -175,35 +175,16 @@ source_state_save(const char *source, int64 run_id, const char *state_json)
 				 3, argtypes, values, NULL, false);
 }
 
-/* The text value of query (one parameter: a model id). */
-static char *
-model_value(const char *query, int64 id)
+char *
+model_build_reason(int64 id)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
 
-	if (SPI_execute_with_args(query, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not read model %lld: %s", (long long) id, query);
+	if (SPI_execute_with_args("SELECT sluice._build_reason($1)", 1, argtypes, values, NULL, false,
+							  1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read why model %lld must be built", (long long) id);
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
-
-char *
-model_build_reason(int64 id)
-{
-	return model_value("SELECT sluice._build_reason($1)", id);
-}
-
-char *
-model_definition_hash(int64 id)
-{
-	return model_value("SELECT sluice._definition_hash(m) FROM sluice.model m WHERE id = $1", id);
-}
-
-char *
-model_shape_hash(int64 id)
-{
-	return model_value("SELECT sluice._shape_hash(m) FROM sluice.model m WHERE id = $1", id);
 }
 
 void
@@ -299,8 +280,9 @@ model_load(int64 id)
 				 " CASE WHEN jsonb_typeof(options->'check_cols') = 'array' THEN options->'check_cols' END,"
 				 " coalesce((options->>'invalidate_hard_deletes')::boolean, false),"
 				 " (SELECT jsonb_agg(c->'name') FROM jsonb_array_elements(options->'contract') c),"
-				 " (SELECT jsonb_agg(c->'type') FROM jsonb_array_elements(options->'contract') c)"
-				 " FROM sluice.model WHERE id = $1"
+				 " (SELECT jsonb_agg(c->'type') FROM jsonb_array_elements(options->'contract') c),"
+				 " sluice._definition_hash(m), sluice._shape_hash(m)"
+				 " FROM sluice.model m WHERE id = $1"
 	/* Held until the build commits: a second build of the model waits, then sees its outcome. */
 				 " FOR NO KEY UPDATE",
 				 1, argtypes, values, NULL, false);
@@ -327,6 +309,8 @@ model_load(int64 id)
 	m->invalidate_hard_deletes = strcmp(SPI_TEXT(0, 16), "t") == 0;
 	m->contract_names = text_array_items(SPI_TEXT(0, 17));
 	m->contract_types = text_array_items(SPI_TEXT(0, 18));
+	m->definition_hash = SPI_TEXT(0, 19);
+	m->shape_hash = SPI_TEXT(0, 20);
 	return m;
 }
 

@@ -60,6 +60,8 @@ typedef struct ModelDef
 	char	   *target_schema;
 	char	   *target_name;
 	char	   *search_path;
+	char	   *definition_hash;	/* what a build depends on (recorded with it) */
+	char	   *shape_hash;		/* what a full rebuild depends on: query and target */
 	/* options (see sluice.model.options); NULL or NIL when not set */
 	char	   *strategy;
 	List	   *unique_key;		/* column names */
@@ -88,12 +90,6 @@ extern ModelDef *model_load(int64 id);
 
 /* Why the model must be built, or NULL when nothing it reads changed since its last build. */
 extern char *model_build_reason(int64 id);
-
-/* A hash of what a build depends on in the model's definition, recorded with each build. */
-extern char *model_definition_hash(int64 id);
-
-/* A hash of what a full rebuild depends on (query and target), recorded with each build. */
-extern char *model_shape_hash(int64 id);
 
 /* The shape hash and input-cursor high-water mark of the last successful build (NULLs if none). */
 extern void model_last_build(int64 id, char **shape, char **high_water);

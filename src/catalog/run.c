@@ -57,6 +57,16 @@ run_detail(RunRecord *run, const char *key, const char *json_value)
 	appendStringInfo(&run->details, ": %s", json_value);
 }
 
+void
+run_detail_text(RunRecord *run, const char *key, const char *text)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	escape_json(&s, text);
+	run_detail(run, key, s.data);
+}
+
 /* The run as a JSON object whose keys are sluice.run's columns. */
 static char *
 run_as_json(RunRecord *run, const char *status, const char *error, const char *sqlstate)

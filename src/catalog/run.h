@@ -29,6 +29,9 @@ extern void run_begin(RunRecord *run, const char *kind, const char *target, Oid 
 /* Adds "key": value to the run's details; value is JSON text. */
 extern void run_detail(RunRecord *run, const char *key, const char *json_value);
 
+/* Adds "key": "text" to the run's details, the text escaped as a JSON string. */
+extern void run_detail_text(RunRecord *run, const char *key, const char *text);
+
 /*
  * Records the run in the current transaction (again, for a run that commits in steps: the row is
  * updated); returns the sluice.run row as a composite datum.

@@ -7,15 +7,14 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/lsyscache.h"
-#include "utils/plancache.h"
 
 #include "catalog/catalog.h"
 #include "catalog/run.h"
@@ -25,16 +24,6 @@
 #include "util/role.h"
 
 PG_FUNCTION_INFO_V1(sluice_build);
-
-static char *
-json_string(const char *value)
-{
-	StringInfoData s;
-
-	initStringInfo(&s);
-	escape_json(&s, value);
-	return s.data;
-}
 
 /* The error as the model's failure: 'model "m" failed: ...', unless it names the model already. */
 static char *
@@ -58,17 +47,6 @@ build_summary(ModelBuild *b)
 	return psprintf(" (%s, %lld rows)", b->how, (long long) b->rows);
 }
 
-/* The model's columns, from its SQL as the planner sees it. */
-static TupleDesc
-query_columns(const char *sql)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the model's SQL: %s", SPI_result_code_string(SPI_result));
-	return ((CachedPlanSource *) linitial(SPI_plan_get_plan_sources(plan)))->resultDesc;
-}
-
 /* The part of a build that must succeed or leave nothing behind. */
 static void
 build_model(void *arg)
@@ -79,8 +57,8 @@ build_model(void *arg)
 
 	role_switch_enter(&rs, m->owner, true, m->search_path);
 	model_sql_validate(m->sql, m->name);
-	b->columns = query_columns(m->sql);
 	b->query = model_query(m->sql);
+	b->columns = ExecCleanTypeFromTL(b->query->targetList);
 	b->relid = get_relname_relid(m->target_name, get_namespace_oid(m->target_schema, false));
 	b->relkind = OidIsValid(b->relid) ? get_rel_relkind(b->relid) : '\0';
 	check_contract(b);
@@ -231,7 +209,7 @@ sluice_build(PG_FUNCTION_ARGS)
 		require_member_of_owner(b.model->owner, "model", b.model->name);
 		if (!force && model_build_reason(step->model_id) == NULL)
 		{
-			run_detail(&run, "reason", "\"its inputs have not changed since its last build\"");
+			run_detail_text(&run, "reason", "its inputs have not changed since its last build");
 			(void) run_finish(&run, "skipped", NULL);
 			ereport(NOTICE,
 					(errmsg("model \"%s\" skipped: its inputs have not changed since its last build",
@@ -259,15 +237,14 @@ sluice_build(PG_FUNCTION_ARGS)
 		else
 		{
 			run.rows = b.rows;
-			run_detail(&run, "materialized", psprintf("\"%s\"", b.model->materialized));
-			run_detail(&run, "build", psprintf("\"%s\"", b.how));
-			run_detail(&run, "definition",
-					   psprintf("\"%s\"", model_definition_hash(step->model_id)));
-			run_detail(&run, "shape", psprintf("\"%s\"", model_shape_hash(step->model_id)));
+			run_detail_text(&run, "materialized", b.model->materialized);
+			run_detail_text(&run, "build", b.how);
+			run_detail_text(&run, "definition", b.model->definition_hash);
+			run_detail_text(&run, "shape", b.model->shape_hash);
 			if (b.full_reason)
-				run_detail(&run, "full_reason", json_string(b.full_reason));
+				run_detail_text(&run, "full_reason", b.full_reason);
 			if (b.high_water)
-				run_detail(&run, "high_water", json_string(b.high_water));
+				run_detail_text(&run, "high_water", b.high_water);
 			record_lineage(&b, run.id);
 			(void) run_finish(&run, "success", NULL);
 			built++;

@@ -38,7 +38,7 @@ full_build_reason(ModelBuild *b, const char *last_shape, const char *last_high_w
 		return "its table does not exist";
 	if (last_shape == NULL)
 		return "it was never built";
-	if (strcmp(last_shape, model_shape_hash(b->model->id)) != 0)
+	if (strcmp(last_shape, b->model->shape_hash) != 0)
 		return "its SQL changed";
 	if (!same_columns(b->relid, b->columns, false))
 		return "its columns changed";

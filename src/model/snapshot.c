@@ -58,29 +58,24 @@ changed(ModelBuild *b)
 {
 	StringInfoData left,
 				right;
+	List	   *compared = b->model->check_cols;
 	ListCell   *lc;
 
 	if (strcmp(b->model->strategy, "timestamp") == 0)
 		return psprintf("s.%s > c.%s", quote_identifier(b->model->updated_at),
 						quote_identifier(b->model->updated_at));
+	if (compared == NIL)		/* all columns */
+		for (int i = 0; i < b->columns->natts; i++)
+			compared = lappend(compared, NameStr(TupleDescAttr(b->columns, i)->attname));
 	initStringInfo(&left);
 	initStringInfo(&right);
-	if (b->model->check_cols != NIL)
-		foreach(lc, b->model->check_cols)
-		{
-			const char *col = NameStr(output_column(b, lfirst(lc), "check_cols")->attname);
+	foreach(lc, compared)
+	{
+		const char *col = quote_identifier(NameStr(output_column(b, lfirst(lc), "check_cols")->attname));
 
-			appendStringInfo(&left, "s.%s, ", quote_identifier(col));
-			appendStringInfo(&right, "c.%s, ", quote_identifier(col));
-		}
-	else
-		for (int i = 0; i < b->columns->natts; i++)
-		{
-			const char *col = NameStr(TupleDescAttr(b->columns, i)->attname);
-
-			appendStringInfo(&left, "s.%s, ", quote_identifier(col));
-			appendStringInfo(&right, "c.%s, ", quote_identifier(col));
-		}
+		appendStringInfo(&left, "s.%s, ", col);
+		appendStringInfo(&right, "c.%s, ", col);
+	}
 	/* The trailing NULL makes a one-column list a row as well. */
 	return psprintf("(%sNULL) IS DISTINCT FROM (%sNULL)", left.data, right.data);
 }
