@@ -74,7 +74,8 @@ CREATE TABLE sluice.model (
 );
 COMMENT ON COLUMN sluice.model.options IS
     'unique_key, strategy, cursor, input_cursor, predicate (incremental); unique_key, strategy, '
-    'updated_at, check_cols, invalidate_hard_deletes (snapshot); contract; indexes';
+    'updated_at, check_cols, invalidate_hard_deletes (snapshot); contract; indexes; '
+    'keep_rejected (table: keep new rows that failed their expectations, default true)';
 COMMENT ON COLUMN sluice.model.depends_on IS
     'relations the SQL reads, from PostgreSQL''s parser, as quoted qualified names';
 
@@ -83,15 +84,25 @@ CREATE TABLE sluice.expectation (
     name        text NOT NULL UNIQUE,
     owner       regrole NOT NULL DEFAULT current_user::regrole,
     target      text NOT NULL,
-    kind        text NOT NULL CHECK (kind IN ('not_null', 'unique')),
-    column_name text NOT NULL,
+    kind        text NOT NULL,
+    column_name text,
     args        jsonb NOT NULL DEFAULT '{}',
+    mostly      float8 NOT NULL DEFAULT 1,
+    row_filter  text,
     severity    text NOT NULL DEFAULT 'error' CHECK (severity IN ('error', 'warn')),
+    search_path text NOT NULL DEFAULT current_setting('search_path'),
     description text,
     tags        text[] NOT NULL DEFAULT '{}',
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
+COMMENT ON COLUMN sluice.expectation.args IS
+    'the kind''s arguments: values, min_value, max_value, strict_min, strict_max, regex, to, field, '
+    'columns, type, max_age, metric, k, lookback, sql';
+COMMENT ON COLUMN sluice.expectation.mostly IS
+    'the fraction of rows that must meet a row-level expectation (Great Expectations'' mostly)';
+COMMENT ON COLUMN sluice.expectation.row_filter IS
+    'an SQL condition: only the rows it holds for are checked (dbt''s where)';
 CREATE INDEX ON sluice.expectation (target);
 
 -------------------------------------------------------------------------------------------------
@@ -130,6 +141,7 @@ CREATE TABLE sluice.check_result (
     success                 boolean NOT NULL,
     observed_value          jsonb,
     element_count           bigint,
+    missing_count           bigint,
     unexpected_count        bigint,
     unexpected_percent      numeric,
     partial_unexpected_list jsonb,
@@ -189,7 +201,10 @@ CREATE INDEX ON sluice.quarantine (source_name) WHERE replayed_at IS NULL;
 -------------------------------------------------------------------------------------------------
 
 GRANT USAGE ON SCHEMA sluice TO PUBLIC;
-GRANT SELECT ON sluice.run, sluice.check_result, sluice.dataset, sluice.lineage_edge,
+GRANT SELECT (id, run_id, expectation_id, expectation, target, kind, column_name, severity, success,
+              observed_value, element_count, missing_count, unexpected_count, unexpected_percent,
+              checked_at) ON sluice.check_result TO PUBLIC;
+GRANT SELECT ON sluice.run, sluice.dataset, sluice.lineage_edge,
                 sluice.column_lineage, sluice.source_state, sluice.quarantine TO PUBLIC;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON sluice.source, sluice.model, sluice.expectation TO PUBLIC;
@@ -540,7 +555,7 @@ LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed text[] := CASE materialized
         WHEN 'view' THEN '{contract}'
-        WHEN 'table' THEN '{contract,indexes}'
+        WHEN 'table' THEN '{contract,indexes,keep_rejected}'
         WHEN 'incremental' THEN '{contract,indexes,unique_key,strategy,cursor,input_cursor,predicate}'
         ELSE '{contract,indexes,unique_key,strategy,updated_at,check_cols,invalidate_hard_deletes}' END;
     o jsonb := coalesce(options, '{}');
@@ -618,6 +633,11 @@ BEGIN
             RAISE EXCEPTION 'model "%": invalidate_hard_deletes must be true or false', model
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
+    END IF;
+
+    IF o ? 'keep_rejected' AND jsonb_typeof(o->'keep_rejected') <> 'boolean' THEN
+        RAISE EXCEPTION 'model "%": keep_rejected must be true or false', model
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
     IF o ? 'contract' THEN
@@ -981,55 +1001,80 @@ COMMENT ON PROCEDURE sluice.build(text, boolean, boolean) IS
 -- Expectations
 -------------------------------------------------------------------------------------------------
 
+-- Errors naming the expectation unless its kind, arguments, mostly and row_filter make sense
+-- (whatever the relation); returns true, so that it can be a check constraint.
+CREATE FUNCTION sluice._expectation_valid(name text, kind text, column_name text, args jsonb,
+                                          mostly float8, row_filter text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'sluice_expectation_valid' LANGUAGE C IMMUTABLE;
+ALTER TABLE sluice.expectation ADD CONSTRAINT expectation_valid
+    CHECK (sluice._expectation_valid(name, kind, column_name, args, mostly, row_filter));
+
+-- Errors naming the expectation unless it compiles against its relation as its owner: columns,
+-- argument types, regular expressions, row_filter and custom SQL, relationships the owner can read.
+CREATE FUNCTION sluice._expectation_compiles(id bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'sluice_expectation_compiles' LANGUAGE C VOLATILE STRICT;
+
 CREATE FUNCTION sluice.expect(
     target      regclass,
     kind        text,
-    column_name text,
+    column_name text DEFAULT NULL,
+    args        jsonb DEFAULT '{}',
+    mostly      float8 DEFAULT 1,
+    row_filter  text DEFAULT NULL,
     severity    text DEFAULT 'error',
     name        text DEFAULT NULL,
     description text DEFAULT NULL,
+    tags        text[] DEFAULT '{}',
     owner       regrole DEFAULT current_user::regrole)
 RETURNS sluice.expectation
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     rel_schema name;
     rel_name name;
+    path text := pg_catalog.current_setting('search_path');
     result sluice.expectation;
 BEGIN
+    -- Custom SQL, row filters and relationships are resolved with the caller's search_path (kept
+    -- for the checks); everything else here is schema-qualified.
     IF target IS NULL THEN
         RAISE EXCEPTION 'an expectation needs a target relation' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT n.nspname, c.relname INTO rel_schema, rel_name
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
-    name := coalesce(name, format('%s_%s_%s_%s', kind, rel_schema, rel_name, column_name));
-    IF kind IS NULL OR kind NOT IN ('not_null', 'unique') THEN
-        RAISE EXCEPTION 'expectation "%" has unknown kind "%"', name, kind
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Supported kinds: not_null, unique.';
-    END IF;
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) target;
+    name := coalesce(name, pg_catalog.concat_ws('_', kind, rel_schema, rel_name,
+                     coalesce(column_name, pg_catalog.array_to_string(ARRAY(
+                         SELECT pg_catalog.jsonb_array_elements_text(args OPERATOR(pg_catalog.->) 'columns')
+                          WHERE pg_catalog.jsonb_typeof(args OPERATOR(pg_catalog.->) 'columns')
+                                OPERATOR(pg_catalog.=) 'array'), '_'))));
+    name := pg_catalog.rtrim(name, '_');
     IF severity IS NULL OR severity NOT IN ('error', 'warn') THEN
         RAISE EXCEPTION 'expectation "%" has unknown severity "%"', name, severity
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use error (gates) or warn (records).';
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_attribute
-                   WHERE attrelid = target AND attname = column_name AND attnum > 0
-                     AND NOT attisdropped) THEN
-        RAISE EXCEPTION 'expectation "%": column "%" of relation % does not exist',
-                name, column_name, target
-            USING ERRCODE = 'undefined_column';
-    END IF;
+    PERFORM sluice._expectation_valid(name, kind, column_name, coalesce(args, '{}'),
+                                      coalesce(mostly, 1), row_filter);
     PERFORM sluice._require_member('expectation', name);
 
-    INSERT INTO sluice.expectation AS e (name, owner, target, kind, column_name, severity, description)
-    VALUES (name, owner, format('%I.%I', rel_schema, rel_name), kind, column_name, severity, description)
+    INSERT INTO sluice.expectation AS e (name, owner, target, kind, column_name, args, mostly,
+                                         row_filter, severity, search_path, description, tags)
+    VALUES (name, owner, pg_catalog.format('%I.%I', rel_schema, rel_name), kind, column_name,
+            coalesce(args, '{}'), coalesce(mostly, 1), row_filter, severity, path, description,
+            coalesce(tags, '{}'))
     ON CONFLICT ON CONSTRAINT expectation_name_key DO UPDATE
         SET owner = excluded.owner, target = excluded.target, kind = excluded.kind,
-            column_name = excluded.column_name, severity = excluded.severity,
-            description = excluded.description, updated_at = now()
+            column_name = excluded.column_name, args = excluded.args, mostly = excluded.mostly,
+            row_filter = excluded.row_filter, severity = excluded.severity,
+            search_path = excluded.search_path, description = excluded.description,
+            tags = excluded.tags, updated_at = pg_catalog.now()
     RETURNING e.* INTO result;
+    PERFORM sluice._expectation_compiles(result.id);
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION sluice.expect IS 'attach (or replace, by name) an expectation to a relation';
+COMMENT ON FUNCTION sluice.expect IS
+    'attach (or replace, by name) an expectation to a relation; checked by sluice.check and by '
+    'every build or pull that writes the relation';
 
 CREATE FUNCTION sluice.drop_expectation(name text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1043,11 +1088,62 @@ $$;
 
 CREATE FUNCTION sluice.check(target regclass)
 RETURNS TABLE (expectation text, kind text, column_name text, severity text, success boolean,
-               observed_value jsonb, element_count bigint, unexpected_count bigint,
-               unexpected_percent numeric, partial_unexpected_list jsonb)
+               observed_value jsonb, element_count bigint, missing_count bigint,
+               unexpected_count bigint, unexpected_percent numeric, partial_unexpected_list jsonb)
 AS 'MODULE_PATHNAME', 'sluice_check' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION sluice.check(regclass) IS
-    'run every expectation on a relation, record the results, return one row per expectation';
+    'run every expectation on a relation in as few scans as possible, each as its owner; record '
+    'the results; return one row per expectation';
+
+CREATE FUNCTION sluice.check(target regclass, kind text, column_name text DEFAULT NULL,
+                             args jsonb DEFAULT '{}', mostly float8 DEFAULT 1,
+                             row_filter text DEFAULT NULL)
+RETURNS TABLE (expectation text, kind text, column_name text, severity text, success boolean,
+               observed_value jsonb, element_count bigint, missing_count bigint,
+               unexpected_count bigint, unexpected_percent numeric, partial_unexpected_list jsonb)
+AS 'MODULE_PATHNAME', 'sluice_check_ad_hoc' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION sluice.check(regclass, text, text, jsonb, float8, text) IS
+    'an ad-hoc expectation, checked as the caller and not saved: the same result row';
+
+-- A batch's rows: those written by the current transaction (or one of its subtransactions).
+CREATE FUNCTION sluice._written_by_current_transaction(xid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'sluice_written_by_current_transaction'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Whether the caller may read a relation named in the catalog (false once it is gone).
+CREATE FUNCTION sluice._can_read(relation text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(has_table_privilege(to_regclass(relation), 'SELECT'), false)
+$$;
+
+-- Results hold sample values: those are shown only to roles that may read the relation they came
+-- from (sluice.check_result's sample column is not granted to PUBLIC; the views filter it).
+CREATE VIEW sluice.quality AS
+SELECT e.name AS expectation, e.target, e.kind, e.column_name, e.severity,
+       CASE WHEN r.id IS NULL THEN 'not run'
+            WHEN r.success THEN 'passing'
+            WHEN e.severity = 'warn' THEN 'warning'
+            ELSE 'failing' END AS status,
+       r.observed_value, r.element_count, r.unexpected_count, r.unexpected_percent,
+       CASE WHEN sluice._can_read(e.target) THEN r.partial_unexpected_list END
+           AS partial_unexpected_list,
+       r.checked_at, r.run_id, e.owner, e.description, e.tags
+FROM sluice.expectation e
+LEFT JOIN LATERAL (SELECT * FROM sluice.check_result c WHERE c.expectation_id = e.id
+                   ORDER BY c.id DESC LIMIT 1) r ON true;
+COMMENT ON VIEW sluice.quality IS 'the latest status of every expectation';
+
+CREATE VIEW sluice.quality_history AS
+SELECT c.checked_at, c.target, c.expectation, c.kind, c.column_name, c.severity, c.success,
+       c.observed_value, c.element_count, c.missing_count, c.unexpected_count,
+       c.unexpected_percent,
+       CASE WHEN sluice._can_read(c.target) THEN c.partial_unexpected_list END
+           AS partial_unexpected_list,
+       c.run_id, r.kind AS run_kind, r.target AS run_target, r.trigger
+FROM sluice.check_result c JOIN sluice.run r ON r.id = c.run_id;
+COMMENT ON VIEW sluice.quality_history IS
+    'every recorded result with the run (check, build or pull) that produced it, for dashboards';
+GRANT SELECT ON sluice.quality, sluice.quality_history TO PUBLIC;
 
 -------------------------------------------------------------------------------------------------
 -- Lineage

@@ -281,7 +281,8 @@ model_load(int64 id)
 				 " coalesce((options->>'invalidate_hard_deletes')::boolean, false),"
 				 " (SELECT jsonb_agg(c->'name') FROM jsonb_array_elements(options->'contract') c),"
 				 " (SELECT jsonb_agg(c->'type') FROM jsonb_array_elements(options->'contract') c),"
-				 " sluice._definition_hash(m), sluice._shape_hash(m)"
+				 " sluice._definition_hash(m), sluice._shape_hash(m),"
+				 " coalesce((options->>'keep_rejected')::boolean, true)"
 				 " FROM sluice.model m WHERE id = $1"
 	/* Held until the build commits: a second build of the model waits, then sees its outcome. */
 				 " FOR NO KEY UPDATE",
@@ -311,19 +312,21 @@ model_load(int64 id)
 	m->contract_types = text_array_items(SPI_TEXT(0, 18));
 	m->definition_hash = SPI_TEXT(0, 19);
 	m->shape_hash = SPI_TEXT(0, 20);
+	m->keep_rejected = strcmp(SPI_TEXT(0, 21), "t") == 0;
 	return m;
 }
 
-List *
-expectations_for(const char *target)
+static const char *expectation_columns =
+"SELECT id, name, owner::oid, target, kind, column_name, args::text, mostly, row_filter, severity,"
+" search_path FROM sluice.expectation";
+
+static List *
+expectations_where(const char *condition, Oid argtype, Datum value)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(target)};
 	List	   *result = NIL;
 
-	catalog_exec("SELECT id, name, owner::oid, kind, column_name, severity"
-				 " FROM sluice.expectation WHERE target = $1 ORDER BY name",
-				 1, argtypes, values, NULL, true);
+	catalog_exec(psprintf("%s WHERE %s ORDER BY name", expectation_columns, condition),
+				 1, &argtype, &value, NULL, true);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		ExpectationDef *e = palloc0(sizeof(ExpectationDef));
@@ -331,45 +334,57 @@ expectations_for(const char *target)
 		e->id = int64_col(i, 1);
 		e->name = SPI_TEXT(i, 2);
 		e->owner = oid_col(i, 3);
-		e->kind = SPI_TEXT(i, 4);
-		e->column_name = SPI_TEXT(i, 5);
-		e->severity = SPI_TEXT(i, 6);
+		e->target = SPI_TEXT(i, 4);
+		e->kind = SPI_TEXT(i, 5);
+		e->column_name = SPI_TEXT(i, 6);
+		e->args = SPI_TEXT(i, 7);
+		e->mostly = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 8,
+												 &(bool){false}));
+		e->row_filter = SPI_TEXT(i, 9);
+		e->severity = SPI_TEXT(i, 10);
+		e->search_path = SPI_TEXT(i, 11);
 		result = lappend(result, e);
 	}
 	return result;
 }
 
-void
-check_result_save(int64 run_id, const char *target, const CheckOutcome *o)
+List *
+expectations_for(const char *target)
 {
-	Oid			argtypes[13] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	BOOLOID, JSONBOID, INT8OID, INT8OID, FLOAT8OID, JSONBOID};
-	Datum		values[13];
-	char		nulls[13];
+	return expectations_where("target = $1", TEXTOID, CStringGetTextDatum(target));
+}
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(run_id);
-	values[1] = Int64GetDatum(o->expectation->id);
-	values[2] = CStringGetTextDatum(o->expectation->name);
-	values[3] = CStringGetTextDatum(target);
-	values[4] = CStringGetTextDatum(o->expectation->kind);
-	values[5] = CStringGetTextDatum(o->expectation->column_name);
-	values[6] = CStringGetTextDatum(o->expectation->severity);
-	values[7] = BoolGetDatum(o->success);
-	values[8] = jsonb_from_text(o->observed_value);
-	values[9] = Int64GetDatum(o->element_count);
-	values[10] = Int64GetDatum(o->unexpected_count);
-	values[11] = Float8GetDatum(o->unexpected_percent);
-	if (o->partial_unexpected_list)
-		values[12] = jsonb_from_text(o->partial_unexpected_list);
-	else
-		nulls[12] = 'n';
+ExpectationDef *
+expectation_by_id(int64 id)
+{
+	List	   *found = expectations_where("id = $1", INT8OID, Int64GetDatum(id));
 
-	catalog_exec("INSERT INTO sluice.check_result (run_id, expectation_id, expectation, target,"
-				 " kind, column_name, severity, success, observed_value, element_count,"
-				 " unexpected_count, unexpected_percent, partial_unexpected_list)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, round($12::numeric, 4), $13)",
-				 13, argtypes, values, nulls, false);
+	if (found == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("expectation %lld does not exist", (long long) id)));
+	return linitial(found);
+}
+
+List *
+expectation_history(int64 id, const char *member, int n)
+{
+	Oid			argtypes[3] = {INT8OID, TEXTOID, INT4OID};
+	Datum		values[3] = {Int64GetDatum(id), CStringGetTextDatum(member), Int32GetDatum(n)};
+	List	   *result = NIL;
+
+	catalog_exec("SELECT (observed_value->>$2)::float8 FROM sluice.check_result"
+				 " WHERE expectation_id = $1 AND success AND observed_value ? $2"
+				 " ORDER BY id DESC LIMIT $3", 3, argtypes, values, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		double	   *v = palloc(sizeof(double));
+
+		*v = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
+										  &(bool){false}));
+		result = lappend(result, v);
+	}
+	return result;
 }
 
 char *

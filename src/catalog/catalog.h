@@ -73,6 +73,7 @@ typedef struct ModelDef
 	bool		invalidate_hard_deletes;
 	List	   *contract_names; /* declared columns, in order */
 	List	   *contract_types; /* their types, as written */
+	bool		keep_rejected;	/* table: keep rows its expectations rejected */
 } ModelDef;
 
 /* A step of a build plan: a model and the ids of the models it reads. */
@@ -100,32 +101,31 @@ extern List *model_index_statements(int64 id);
 /* GRANT and COMMENT statements that give a re-created relation what relid had. */
 extern List *relation_extras(Oid relid, const char *new_kind);
 
-/* An expectation on a relation. */
+/* An expectation on a relation (see sluice.expectation). */
 typedef struct ExpectationDef
 {
-	int64		id;
+	int64		id;				/* 0 for an ad-hoc expectation */
 	char	   *name;
 	Oid			owner;
+	char	   *target;			/* quoted qualified name */
 	char	   *kind;
-	char	   *column_name;
-	char	   *severity;
+	char	   *column_name;	/* or NULL */
+	char	   *args;			/* JSON object */
+	double		mostly;
+	char	   *row_filter;		/* SQL condition or NULL */
+	char	   *severity;		/* error or warn */
+	char	   *search_path;
 } ExpectationDef;
 
+/* The expectations attached to a relation, by name. */
 extern List *expectations_for(const char *target);
+extern ExpectationDef *expectation_by_id(int64 id);
 
-/* One outcome of one expectation, recorded in sluice.check_result. */
-typedef struct CheckOutcome
-{
-	ExpectationDef *expectation;
-	bool		success;
-	char	   *observed_value; /* JSON text */
-	int64		element_count;
-	int64		unexpected_count;
-	double		unexpected_percent;
-	char	   *partial_unexpected_list;	/* JSON text or NULL */
-} CheckOutcome;
-
-extern void check_result_save(int64 run_id, const char *target, const CheckOutcome *outcome);
+/*
+ * The member `member` (a number) of the observed values of the expectation's last n successful
+ * results, newest first (double *).
+ */
+extern List *expectation_history(int64 id, const char *member, int n);
 
 /* Secrets */
 extern char *secret_value_for(const char *secret, Oid user_owner, const char *user_kind,

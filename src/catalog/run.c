@@ -46,6 +46,7 @@ run_begin(RunRecord *run, const char *kind, const char *target, Oid owner)
 	run->rows = -1;
 	run->bytes = -1;
 	initStringInfo(&run->details);
+	initStringInfo(&run->check_results);
 }
 
 void
@@ -67,7 +68,18 @@ run_detail_text(RunRecord *run, const char *key, const char *text)
 	run_detail(run, key, s.data);
 }
 
-/* The run as a JSON object whose keys are sluice.run's columns. */
+void
+run_check_result(RunRecord *run, const char *json_object)
+{
+	if (run->check_results.len > 0)
+		appendStringInfoString(&run->check_results, ", ");
+	appendStringInfoString(&run->check_results, json_object);
+}
+
+/*
+ * The run as a JSON object whose keys are sluice.run's columns, and check_results: the results
+ * not yet recorded.
+ */
 static char *
 run_as_json(RunRecord *run, const char *status, const char *error, const char *sqlstate)
 {
@@ -97,16 +109,29 @@ run_as_json(RunRecord *run, const char *status, const char *error, const char *s
 	}
 	if (sqlstate)
 		appendStringInfo(&s, ", \"sqlstate\": \"%s\"", sqlstate);
-	appendStringInfo(&s, ", \"details\": {%s}}", run->details.data);
+	appendStringInfo(&s, ", \"details\": {%s}, \"check_results\": [%s]}", run->details.data,
+					 run->check_results.data);
 	return s.data;
 }
 
+/* The run and its results, in one statement (the results' foreign key is checked at its end). */
 static const char *insert_run_sql =
-"INSERT INTO sluice.run SELECT * FROM jsonb_populate_record(NULL::sluice.run, $1)"
+"WITH run AS (INSERT INTO sluice.run SELECT * FROM jsonb_populate_record(NULL::sluice.run, $1)"
 " ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,"
 " rows = excluded.rows, bytes = excluded.bytes, error = excluded.error,"
 " sqlstate = excluded.sqlstate, details = excluded.details"
-" RETURNING *";
+" RETURNING *),"
+" results AS (INSERT INTO sluice.check_result (run_id, expectation_id, expectation, target, kind,"
+" column_name, severity, success, observed_value, element_count, missing_count, unexpected_count,"
+" unexpected_percent, partial_unexpected_list)"
+" SELECT ($1->>'id')::bigint, nullif(r.expectation_id, 0), r.expectation, r.target, r.kind,"
+" r.column_name, r.severity, r.success, r.observed_value, r.element_count, r.missing_count,"
+" r.unexpected_count, round(r.unexpected_percent, 4), r.partial_unexpected_list"
+" FROM jsonb_to_recordset($1->'check_results') AS r(expectation_id bigint, expectation text,"
+" target text, kind text, column_name text, severity text, success boolean, observed_value jsonb,"
+" element_count bigint, missing_count bigint, unexpected_count bigint, unexpected_percent numeric,"
+" partial_unexpected_list jsonb))"
+" SELECT * FROM run";
 
 Datum
 run_finish(RunRecord *run, const char *status, const char *error)
@@ -117,6 +142,7 @@ run_finish(RunRecord *run, const char *status, const char *error)
 	values[0] = DirectFunctionCall1(jsonb_in,
 									CStringGetDatum(run_as_json(run, status, error, NULL)));
 	catalog_exec(insert_run_sql, 1, argtypes, values, NULL, false);
+	resetStringInfo(&run->check_results);
 	return PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
 }
 

@@ -22,6 +22,7 @@ typedef struct RunRecord
 	int64		rows;			/* -1: not applicable */
 	int64		bytes;			/* -1: not applicable */
 	StringInfoData details;		/* members of a JSON object, without braces */
+	StringInfoData check_results;	/* JSON objects, comma-separated, recorded with the run */
 } RunRecord;
 
 extern void run_begin(RunRecord *run, const char *kind, const char *target, Oid owner);
@@ -33,7 +34,13 @@ extern void run_detail(RunRecord *run, const char *key, const char *json_value);
 extern void run_detail_text(RunRecord *run, const char *key, const char *text);
 
 /*
- * Records the run in the current transaction (again, for a run that commits in steps: the row is
+ * Adds a result for sluice.check_result (a JSON object with its columns) to be recorded with the
+ * run, whether it succeeds or fails.
+ */
+extern void run_check_result(RunRecord *run, const char *json_object);
+
+/*
+ * Records the run (and its results so far) in the current transaction (again, for a run that commits in steps: the row is
  * updated); returns the sluice.run row as a composite datum.
  */
 extern Datum run_finish(RunRecord *run, const char *status, const char *error);

@@ -1,135 +1,83 @@
 /*
- * check.c: sluice.check(relation): evaluate every expectation on a relation, record the results
- * and return one row per expectation.
- *
- * Null counts for every not_null and unique expectation come from one aggregate scan; each
- * unique expectation adds one grouped scan for its duplicates.  The queries run with the
- * caller's privileges: checking never reads more than the caller could.
+ * check.c: the SQL surface of expectations: sluice.check(relation), ad-hoc checks, and the
+ * validation behind sluice.expect.
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
+#include <math.h>
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 
-#include "catalog/catalog.h"
 #include "catalog/run.h"
-#include "util/role.h"
+#include "quality/audit.h"
+#include "quality/expectation.h"
 
 PG_FUNCTION_INFO_V1(sluice_check);
+PG_FUNCTION_INFO_V1(sluice_check_ad_hoc);
+PG_FUNCTION_INFO_V1(sluice_expectation_valid);
+PG_FUNCTION_INFO_V1(sluice_expectation_compiles);
+PG_FUNCTION_INFO_V1(sluice_written_by_current_transaction);
 
-#define MAX_SAMPLE 20
+static char *
+relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
 
-typedef struct Check
+/* One row of sluice.check's result. */
+static void
+put_outcome(ReturnSetInfo *rsinfo, const CheckOutcome *o)
+{
+	ExpectationDef *e = o->expectation;
+	char	   *column = expectation_column_label(e);
+	Datum		values[11];
+	bool		nulls[11] = {0};
+
+	values[0] = CStringGetTextDatum(e->name);
+	values[1] = CStringGetTextDatum(e->kind);
+	values[2] = column ? CStringGetTextDatum(column) : (nulls[2] = true, 0);
+	values[3] = CStringGetTextDatum(e->severity);
+	values[4] = BoolGetDatum(o->success);
+	values[5] = o->observed_value ? DirectFunctionCall1(jsonb_in, CStringGetDatum(o->observed_value))
+		: (nulls[5] = true, 0);
+	values[6] = o->element_count >= 0 ? Int64GetDatum(o->element_count) : (nulls[6] = true, 0);
+	values[7] = o->missing_count >= 0 ? Int64GetDatum(o->missing_count) : (nulls[7] = true, 0);
+	values[8] = o->unexpected_count >= 0 ? Int64GetDatum(o->unexpected_count) : (nulls[8] = true, 0);
+	values[9] = !isnan(o->unexpected_percent)
+		? DirectFunctionCall3(numeric_in, CStringGetDatum(psprintf("%.4f", o->unexpected_percent)),
+							  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))
+		: (nulls[9] = true, 0);
+	values[10] = o->partial_unexpected_list
+		? DirectFunctionCall1(jsonb_in, CStringGetDatum(o->partial_unexpected_list))
+		: (nulls[10] = true, 0);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+typedef struct CheckCall
 {
 	Oid			relid;
-	const char *target;			/* quoted qualified name */
-	List	   *expectations;	/* ExpectationDef */
-	CheckOutcome *outcomes;		/* one per expectation, in order */
-} Check;
-
-static int64
-int8_value(int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0 : DatumGetInt64(d);
-}
+	const char *target;
+	RunRecord  *run;
+	Audit		audit;
+} CheckCall;
 
 static void
-spi_select(const char *sql)
+audit_guarded(void *arg)
 {
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "check query returned no row: %s", sql);
-}
+	CheckCall  *call = arg;
 
-static double
-percent(int64 part, int64 whole)
-{
-	return whole > 0 ? 100.0 * (double) part / (double) whole : 0.0;
-}
-
-static void
-evaluate(void *arg)
-{
-	Check	   *c = arg;
-	int			n = list_length(c->expectations);
-	int64	   *nulls = palloc(sizeof(int64) * n);
-	StringInfoData sql;
-	RoleSwitch	rs;
-	ListCell   *lc;
-	int64		element_count;
-
-	foreach(lc, c->expectations)
-	{
-		ExpectationDef *e = lfirst(lc);
-
-		if (get_attnum(c->relid, e->column_name) == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("expectation \"%s\": column \"%s\" of relation %s does not exist",
-							e->name, e->column_name, c->target),
-					 errhint("Drop the expectation with sluice.drop_expectation('%s'), or redefine it.",
-							 e->name)));
-	}
-
-	role_switch_enter(&rs, GetUserId(), false, "pg_catalog, pg_temp");
-
-	/* One scan: the row count and the null count of each expectation's column. */
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT count(*)");
-	foreach(lc, c->expectations)
-		appendStringInfo(&sql, ", count(*) FILTER (WHERE %s IS NULL)",
-						 quote_identifier(((ExpectationDef *) lfirst(lc))->column_name));
-	appendStringInfo(&sql, " FROM %s", c->target);
-	spi_select(sql.data);
-	element_count = int8_value(1);
-	for (int i = 0; i < n; i++)
-		nulls[i] = int8_value(i + 2);
-
-	foreach(lc, c->expectations)
-	{
-		int			i = foreach_current_index(lc);
-		ExpectationDef *e = lfirst(lc);
-		CheckOutcome *o = &c->outcomes[i];
-		const char *col = quote_identifier(e->column_name);
-
-		o->expectation = e;
-		o->element_count = element_count;
-		if (strcmp(e->kind, "not_null") == 0)
-		{
-			o->unexpected_count = nulls[i];
-			o->unexpected_percent = percent(nulls[i], element_count);
-			o->observed_value = psprintf("{\"null_count\": " INT64_FORMAT "}", nulls[i]);
-		}
-		else
-		{
-			/* Uniqueness as Great Expectations counts it: every non-null row whose value repeats. */
-			resetStringInfo(&sql);
-			appendStringInfo(&sql,
-							 "WITH dup AS (SELECT %s AS v, count(*) AS n FROM %s WHERE %s IS NOT NULL"
-							 " GROUP BY %s HAVING count(*) > 1)"
-							 " SELECT coalesce(sum(n), 0)::bigint, count(*),"
-							 " (SELECT jsonb_agg(to_jsonb(v)) FROM (SELECT v FROM dup"
-							 " ORDER BY n DESC, v::text LIMIT %d) AS sample)::text FROM dup",
-							 col, c->target, col, col, MAX_SAMPLE);
-			spi_select(sql.data);
-			o->unexpected_count = int8_value(1);
-			o->unexpected_percent = percent(o->unexpected_count, element_count - nulls[i]);
-			o->observed_value = psprintf("{\"duplicated_values\": " INT64_FORMAT "}", int8_value(2));
-			o->partial_unexpected_list = SPI_getvalue(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 3);
-			if (o->partial_unexpected_list == NULL)
-				o->partial_unexpected_list = "[]";
-		}
-		o->success = o->unexpected_count == 0;
-	}
-	role_switch_exit(&rs);
+	(void) audit_relation(call->target, call->relid, call->relid, false, call->run, &call->audit);
 }
 
 Datum
@@ -137,87 +85,129 @@ sluice_check(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			relid = PG_GETARG_OID(0);
-	Check		c = {0};
+	CheckCall	call = {relid, relation_name(relid)};
 	RunRecord	run;
 	ErrorData  *error;
-	StringInfoData failures;
-	int			failed = 0;
-	int			warned = 0;
+	Audit	   *a = &call.audit;
 
 	InitMaterializedSRF(fcinfo, 0);
+	/* The results hold sample values: only those who may read the relation may check it. */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to check %s", call.target),
+				 errdetail("Checking shows values of the relation; it needs SELECT on it.")));
 	SPI_connect();
-	c.relid = relid;
-	c.target = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										  get_rel_name(relid));
-	c.expectations = expectations_for(c.target);
-	if (c.expectations == NIL)
+	if (expectations_for(call.target) == NIL)
 	{
 		ereport(NOTICE,
-				(errmsg("relation %s has no expectations", c.target),
-				 errhint("Add one with sluice.expect('%s', 'not_null', 'column').", c.target)));
+				(errmsg("relation %s has no expectations", call.target),
+				 errhint("Add one with sluice.expect('%s', 'not_null', 'column').", call.target)));
 		SPI_finish();
 		return (Datum) 0;
 	}
-	c.outcomes = palloc0(sizeof(CheckOutcome) * list_length(c.expectations));
-	run_begin(&run, "check", c.target, GetUserId());
+	run_begin(&run, "check", call.target, GetUserId());
+	call.run = &run;
 
-	error = run_guarded(evaluate, &c);
+	error = run_guarded(audit_guarded, &call);
 	if (error)
 	{
+		resetStringInfo(&run.check_results);
 		run_record_autonomously(&run, "failed", error->message, unpack_sql_state(error->sqlerrcode));
 		ReThrowError(error);
 	}
 
-	initStringInfo(&failures);
-	for (int i = 0; i < list_length(c.expectations); i++)
-	{
-		CheckOutcome *o = &c.outcomes[i];
-
-		if (o->success)
-			continue;
-		if (strcmp(o->expectation->severity, "error") != 0)
-		{
-			warned++;
-			continue;
-		}
-		appendStringInfo(&failures, "%s%s", failed ? ", " : "", o->expectation->name);
-		failed++;
-	}
-
-	run.rows = c.outcomes[0].element_count;
-	run_detail(&run, "expectations", psprintf("%d", list_length(c.expectations)));
-	run_detail(&run, "failed", psprintf("%d", failed));
-	run_detail(&run, "warned", psprintf("%d", warned));
-	(void) run_finish(&run, failed ? "failed" : "success",
-					  failed ? psprintf("%d of %d expectations failed on %s: %s", failed,
-										list_length(c.expectations), c.target, failures.data)
+	for (int i = 0; i < list_length(a->expectations) && run.rows < 0; i++)
+		run.rows = a->outcomes[i].element_count;
+	audit_describe(&run, a);
+	(void) run_finish(&run, a->failed ? "failed" : "success",
+					  a->failed ? psprintf("%d of %d expectations failed on %s: %s", a->failed,
+										   list_length(a->expectations), call.target, a->failures)
 					  : NULL);
-	for (int i = 0; i < list_length(c.expectations); i++)
-	{
-		CheckOutcome *o = &c.outcomes[i];
-		Datum		values[10];
-		bool		nulls[10] = {0};
-
-		check_result_save(run.id, c.target, o);
-
-		values[0] = CStringGetTextDatum(o->expectation->name);
-		values[1] = CStringGetTextDatum(o->expectation->kind);
-		values[2] = CStringGetTextDatum(o->expectation->column_name);
-		values[3] = CStringGetTextDatum(o->expectation->severity);
-		values[4] = BoolGetDatum(o->success);
-		values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(o->observed_value));
-		values[6] = Int64GetDatum(o->element_count);
-		values[7] = Int64GetDatum(o->unexpected_count);
-		values[8] = DirectFunctionCall3(numeric_in,
-										CStringGetDatum(psprintf("%.4f", o->unexpected_percent)),
-										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		if (o->partial_unexpected_list)
-			values[9] = DirectFunctionCall1(jsonb_in, CStringGetDatum(o->partial_unexpected_list));
-		else
-			nulls[9] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-
+	for (int i = 0; i < list_length(a->expectations); i++)
+		put_outcome(rsinfo, &a->outcomes[i]);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+static char *
+jsonb_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? "{}" : DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n)));
+}
+
+Datum
+sluice_check_ad_hoc(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ExpectationDef *e = palloc0(sizeof(ExpectationDef));
+	CheckOutcome outcome;
+	CheckTarget t = {0};
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("a check needs a target relation")));
+	t.relid = t.vouching_relid = PG_GETARG_OID(0);
+	t.name = relation_name(t.relid);
+	e->kind = text_arg(fcinfo, 1);
+	e->name = psprintf("ad hoc %s", e->kind ? e->kind : "check");
+	e->owner = GetUserId();
+	e->target = (char *) t.name;
+	e->column_name = text_arg(fcinfo, 2);
+	e->args = jsonb_arg(fcinfo, 3);
+	e->mostly = PG_ARGISNULL(4) ? 1 : PG_GETARG_FLOAT8(4);
+	e->row_filter = text_arg(fcinfo, 5);
+	e->severity = "error";
+	e->search_path = GetConfigOptionByName("search_path", NULL, false);
+	expectation_validate(e);
+
+	SPI_connect();
+	(void) check_evaluate(&t, list_make1(e), &outcome);
+	put_outcome(rsinfo, &outcome);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+Datum
+sluice_expectation_valid(PG_FUNCTION_ARGS)
+{
+	ExpectationDef e = {0};
+
+	e.name = text_arg(fcinfo, 0);
+	e.kind = text_arg(fcinfo, 1);
+	e.column_name = text_arg(fcinfo, 2);
+	e.args = jsonb_arg(fcinfo, 3);
+	e.mostly = PG_ARGISNULL(4) ? 1 : PG_GETARG_FLOAT8(4);
+	e.row_filter = text_arg(fcinfo, 5);
+	expectation_validate(&e);
+	PG_RETURN_BOOL(true);
+}
+
+Datum
+sluice_expectation_compiles(PG_FUNCTION_ARGS)
+{
+	ExpectationDef *e;
+	CheckTarget t = {0};
+
+	SPI_connect();
+	e = expectation_by_id(PG_GETARG_INT64(0));
+	t.relid = t.vouching_relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(e->target)),
+												  AccessShareLock, false);
+	t.name = e->target;
+	check_compile(&t, e);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+Datum
+sluice_written_by_current_transaction(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
 }
