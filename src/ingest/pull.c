@@ -35,6 +35,7 @@
 #include "ingest/progress.h"
 #include "ingest/schema.h"
 #include "ingest/sync.h"
+#include "quality/audit.h"
 #include "util/redact.h"
 #include "util/role.h"
 
@@ -88,6 +89,7 @@ typedef struct Pull
 	int64		loaded_committed;	/* rows committed at checkpoints */
 	int64		quarantined;
 	char	   *last_url;		/* as it may be shown */
+	Audit		audit;			/* the target's expectations, checked on the batch */
 } Pull;
 
 static char *
@@ -563,6 +565,32 @@ prepare_target(Pull *p)
 	}
 }
 
+static int64
+rows_loaded(Pull *p)
+{
+	return p->sync.mode == SYNC_INCREMENTAL_APPEND || p->sync.mode == SYNC_INCREMENTAL_DEDUP
+		? p->sync.merged : p->loaded;
+}
+
+/*
+ * Write, audit, commit: the target's expectations check the rows this transaction wrote (the
+ * whole table for an overwrite) before they commit; a failing batch is rolled back with the
+ * cursor that would have moved past it.
+ */
+static void
+audit_batch(Pull *p)
+{
+	if (!OidIsValid(p->target_relid) || (rows_loaded(p) == 0 && p->sync.mode != SYNC_OVERWRITE))
+		return;
+	if (!audit_relation(p->target, p->target_relid, p->target_relid, true, &p->run, &p->audit))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("%s: the pulled batch failed its expectations: %s", p->who, p->audit.failures),
+				 errdetail("Nothing of the batch was loaded and the cursor did not move."),
+				 errhint("See SELECT * FROM sluice.check_result WHERE run_id = " INT64_FORMAT ";",
+						 p->run.id)));
+}
+
 /*
  * Pulls until no page is left or a checkpoint is due, as the source's owner (restricted wherever
  * the user's code can run: loads and merges).
@@ -595,14 +623,8 @@ pull_pages(void *arg)
 		}
 	if (p->pager.done)
 		sync_end(&p->sync);
+	audit_batch(p);
 	role_switch_exit(&rs);
-}
-
-static int64
-rows_loaded(Pull *p)
-{
-	return p->sync.mode == SYNC_INCREMENTAL_APPEND || p->sync.mode == SYNC_INCREMENTAL_DEDUP
-		? p->sync.merged : p->loaded;
 }
 
 /* The source's state: its cursor and, mid-way through a checkpointed pull, where to resume. */
@@ -717,6 +739,7 @@ describe_run(Pull *p)
 		run_detail(run, "resumed_at_page", psprintf("%ld", p->resumed_at));
 	if (p->http && http_client_retries(p->http)[0])
 		run_detail(run, "retries", psprintf("[%s]", http_client_retries(p->http)));
+	audit_describe(run, &p->audit);
 	if (p->last_url)
 	{
 		StringInfoData url;

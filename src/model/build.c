@@ -47,6 +47,20 @@ build_summary(ModelBuild *b)
 	return psprintf(" (%s, %lld rows)", b->how, (long long) b->rows);
 }
 
+/* The failure of a build whose new rows its expectations rejected and that kept them. */
+static ErrorData *
+rejection(ModelBuild *b)
+{
+	ErrorData  *error = palloc0(sizeof(ErrorData));
+
+	error->sqlerrcode = ERRCODE_CHECK_VIOLATION;
+	error->message = psprintf("model \"%s\" failed its expectations: %s", b->model->name,
+							  b->audit.failures);
+	error->detail = psprintf("The previous data stays published; the rejected rows are in %s until the next build.",
+							 b->rejected);
+	return error;
+}
+
 /* The part of a build that must succeed or leave nothing behind. */
 static void
 build_model(void *arg)
@@ -56,6 +70,7 @@ build_model(void *arg)
 	RoleSwitch	rs;
 
 	role_switch_enter(&rs, m->owner, true, m->search_path);
+	drop_rejected(b);
 	model_sql_validate(m->sql, m->name);
 	b->query = model_query(m->sql);
 	b->columns = ExecCleanTypeFromTL(b->query->targetList);
@@ -71,7 +86,14 @@ build_model(void *arg)
 		materialize_incremental(b);
 	else
 		materialize_snapshot(b);
-	if (strcmp(m->materialized, "view") != 0)
+	if (!b->audited)
+	{
+		/* Changed in place: checked before the build commits, undone by its rollback if rejected. */
+		Oid			relid = get_relname_relid(m->target_name, get_namespace_oid(m->target_schema, false));
+
+		audit_new_data(b, relid, relid);
+	}
+	if (strcmp(m->materialized, "view") != 0 && b->rejected == NULL)
 		ensure_indexes(b);
 	role_switch_exit(&rs);
 }
@@ -195,6 +217,7 @@ sluice_build(PG_FUNCTION_ARGS)
 		b.target = quote_qualified_identifier(b.model->target_schema, b.model->target_name);
 		b.full_refresh = full_refresh;
 		run_begin(&run, "build", b.model->name, b.model->owner);
+		b.run = &run;
 
 		if (upstream)
 		{
@@ -218,10 +241,15 @@ sluice_build(PG_FUNCTION_ARGS)
 			continue;
 		}
 		error = run_guarded(build_model, &b);
+		if (error == NULL && b.rejected)
+			error = rejection(&b);
+		audit_describe(&run, &b.audit);
 		if (error)
 		{
 			failed++;
 			failed_ids = lappend(failed_ids, &step->model_id);
+			if (b.rejected)
+				run_detail_text(&run, "rejected", b.rejected);
 			run_record_autonomously(&run, "failed", error->message,
 									unpack_sql_state(error->sqlerrcode));
 			ereport(WARNING,

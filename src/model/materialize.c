@@ -4,7 +4,9 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/comment.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "parser/parse_type.h"
@@ -175,9 +177,80 @@ recreate(ModelBuild *b, const char *create, const char *new_kind)
 		drop_relation(b);
 	}
 	spi_exec(create, SPI_OK_UTILITY);
-	b->rows = (int64) SPI_processed;
 	foreach(lc, extras)
 		spi_exec(lfirst(lc), SPI_OK_UTILITY);
+}
+
+/* "<model's table>__rejected", unquoted (truncated to fit a name). */
+static char *
+rejected_name(ModelBuild *b)
+{
+	return psprintf("%.*s__rejected", NAMEDATALEN - 1 - 10, b->model->target_name);
+}
+
+/* Rows kept are marked so that only what sluice kept is ever dropped. */
+static char *
+rejected_comment(ModelBuild *b)
+{
+	return psprintf("sluice: rows of model \"%s\" rejected by its expectations", b->model->name);
+}
+
+void
+drop_rejected(ModelBuild *b)
+{
+	Oid			relid = get_relname_relid(rejected_name(b),
+										  get_namespace_oid(b->model->target_schema, false));
+	char	   *comment = OidIsValid(relid) ? GetComment(relid, RelationRelationId, 0) : NULL;
+
+	if (comment && strncmp(comment, rejected_comment(b), strlen(rejected_comment(b))) == 0)
+		spi_exec(psprintf("DROP TABLE %s", quote_qualified_identifier(b->model->target_schema,
+																	   rejected_name(b))),
+				 SPI_OK_UTILITY);
+}
+
+static void pg_attribute_noreturn()
+rejected_error(ModelBuild *b)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("model \"%s\" failed its expectations: %s", b->model->name, b->audit.failures),
+			 errdetail("The previous data stays published."),
+			 errhint("See SELECT * FROM sluice.check_result WHERE run_id = " INT64_FORMAT ";", b->run->id)));
+}
+
+void
+audit_new_data(ModelBuild *b, Oid relid, Oid published_relid)
+{
+	b->audited = true;
+	if (!audit_relation(b->target, relid, published_relid, false, b->run, &b->audit))
+		rejected_error(b);
+}
+
+/*
+ * A table's new rows in relation `relation` (quoted) are checked before they are published;
+ * rejected rows are kept under the rejected name when the model asks for that (the default), and
+ * the build goes on to record the failure without publishing; true if they may be published.
+ */
+static bool
+audit_table(ModelBuild *b, const char *relation, Oid relid, Oid published_relid)
+{
+	char	   *kept;
+
+	b->audited = true;
+	if (audit_relation(b->target, relid, published_relid, false, b->run, &b->audit))
+		return true;
+	if (!b->model->keep_rejected)
+		rejected_error(b);
+	kept = quote_qualified_identifier(b->model->target_schema, rejected_name(b));
+	if (strcmp(kept, relation) != 0)
+		spi_exec(psprintf("ALTER TABLE %s RENAME TO %s", relation, quote_identifier(rejected_name(b))),
+				 SPI_OK_UTILITY);
+	spi_exec(psprintf("COMMENT ON TABLE %s IS %s", kept,
+					  quote_literal_cstr(psprintf("%s in run " INT64_FORMAT, rejected_comment(b),
+												  b->run->id))),
+			 SPI_OK_UTILITY);
+	b->rejected = kept;
+	return false;
 }
 
 void
@@ -210,10 +283,25 @@ materialize_table(ModelBuild *b, const char *select_sql)
 		spi_exec(psprintf("INSERT INTO %s SELECT * FROM (%s) AS model", shadow_name, select_sql),
 				 SPI_OK_INSERT);
 		b->rows = (int64) SPI_processed;
+		/* The table's unique indexes are rebuilt on the shadow at the swap: they vouch for it. */
+		if (!audit_table(b, shadow_name, shadow, b->relid))
+			return;
 		publish_swap(b->relid, shadow, b->model->name);
 	}
 	else
-		recreate(b, psprintf("CREATE TABLE %s AS %s", b->target, select_sql), "TABLE");
+	{
+		/* New shape: built beside the old table under the rejected name, renamed if it passes. */
+		char	   *fresh = quote_qualified_identifier(b->model->target_schema, rejected_name(b));
+
+		spi_exec(psprintf("CREATE TABLE %s AS %s", fresh, select_sql), SPI_OK_UTILITY);
+		b->rows = (int64) SPI_processed;
+		if (!audit_table(b, fresh, get_relname_relid(rejected_name(b),
+													 get_namespace_oid(b->model->target_schema, false)),
+						 InvalidOid))
+			return;
+		recreate(b, psprintf("ALTER TABLE %s RENAME TO %s", fresh,
+							 quote_identifier(b->model->target_name)), "TABLE");
+	}
 	b->how = "full";
 	/* The rows are new: planners should not wait for autovacuum to learn about them. */
 	spi_exec(psprintf("ANALYZE %s", b->target), SPI_OK_UTILITY);

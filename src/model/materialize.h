@@ -11,6 +11,8 @@
 #include "nodes/parsenodes.h"
 
 #include "catalog/catalog.h"
+#include "catalog/run.h"
+#include "quality/audit.h"
 
 typedef struct ModelBuild
 {
@@ -21,17 +23,31 @@ typedef struct ModelBuild
 	char		relkind;		/* its relkind, or '\0' */
 	Query	   *query;			/* the model's SQL, analyzed */
 	TupleDesc	columns;		/* what the SQL returns */
+	RunRecord  *run;			/* the build's run: check results go with it */
 	/* outcome */
 	const char *how;			/* full, incremental, ... as recorded with the run */
 	const char *full_reason;	/* why an incremental model was built in full, or NULL */
 	int64		rows;			/* rows written; -1 for a view */
 	char	   *high_water;		/* input cursor's mark after this build, or NULL */
+	Audit		audit;			/* the expectations checked on the new data */
+	bool		audited;
+	char	   *rejected;		/* where new rows the expectations rejected were kept, or NULL */
 } ModelBuild;
 
 extern void materialize_view(ModelBuild *b);
 
 /* A full build: select_sql's rows become the table's (swapped in when the shape allows). */
 extern void materialize_table(ModelBuild *b, const char *select_sql);
+
+/*
+ * Write, audit, publish: checks the model's expectations on its new data in relid (about to
+ * replace published_relid, or the relation itself once changed in place); errors when they
+ * reject it, so that the build's rollback keeps the previous data.
+ */
+extern void audit_new_data(ModelBuild *b, Oid relid, Oid published_relid);
+
+/* Drops the rows a previous build kept when its expectations rejected them. */
+extern void drop_rejected(ModelBuild *b);
 
 extern void materialize_incremental(ModelBuild *b);	/* incremental.c */
 extern void materialize_snapshot(ModelBuild *b);	/* snapshot.c */
