@@ -318,10 +318,11 @@ compile(CheckScan *s, Compiled *c)
 
 /*
  * Resolves what the expectation needs from the relation, as its owner: errors when a column is
- * missing (except for column_exists, which reports it) or the owner may not read the relation.
+ * missing (except for column_exists, which reports it) or the owner may not read the relation;
+ * `defining`: the expectation is being defined, not checked.
  */
 static void
-prepare(const CheckTarget *t, Compiled *c)
+prepare(const CheckTarget *t, Compiled *c, bool defining)
 {
 	ExpectationDef *e = c->e;
 	ListCell   *lc;
@@ -348,8 +349,8 @@ prepare(const CheckTarget *t, Compiled *c)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("expectation \"%s\": column \"%s\" of relation %s does not exist",
 							e->name, name, t->name),
-					 errhint("Drop the expectation with sluice.drop_expectation('%s'), or redefine it.",
-							 e->name)));
+					 defining ? 0 : errhint("Drop the expectation with sluice.drop_expectation('%s'), or redefine it.",
+											e->name)));
 		}
 		if (c->columns == NIL)
 			c->type = format_type_be(get_atttype(t->relid, attnum));
@@ -639,7 +640,7 @@ evaluate_group(const CheckTarget *t, List *group)
 	{
 		Compiled   *c = lfirst(lc);
 
-		prepare(t, c);
+		prepare(t, c, false);
 		if (c->columns != NIL || !c->kind->needs_column)
 			compile(&s, c);
 	}
@@ -679,6 +680,7 @@ check_evaluate(const CheckTarget *t, List *expectations, CheckOutcome *outcomes)
 	{
 		CheckOutcome *o = &outcomes[i];
 
+		memset(o, 0, sizeof(CheckOutcome));
 		compiled[i].e = list_nth(expectations, i);
 		compiled[i].outcome = o;
 		o->expectation = compiled[i].e;
@@ -730,7 +732,7 @@ check_compile(const CheckTarget *t, ExpectationDef *e)
 
 	c.outcome = &o;
 	role_switch_enter(&rs, e->owner, true, e->search_path);
-	prepare(t, &c);
+	prepare(t, &c, true);
 	compile(&s, &c);
 	if (s.items != NIL)
 		plan_named(e->name, scan_query(&s));

@@ -82,6 +82,10 @@ expectation_rethrow(const char *name, MemoryContext cxt)
 	error = CopyErrorData();
 	FlushErrorState();
 	error->message = psprintf("expectation \"%s\": %s", name, error->message);
+	/* Positions point into sluice's generated SQL or the defining statement: neither helps. */
+	error->cursorpos = 0;
+	error->internalpos = 0;
+	error->internalquery = NULL;
 	ReThrowError(error);
 }
 
