@@ -1105,9 +1105,10 @@ AS 'MODULE_PATHNAME', 'sluice_check_ad_hoc' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sluice.check(regclass, text, text, jsonb, float8, text) IS
     'an ad-hoc expectation, checked as the caller and not saved: the same result row';
 
--- A batch's rows: those written by the current transaction (or one of its subtransactions).
-CREATE FUNCTION sluice._written_by_current_transaction(xid) RETURNS boolean
-AS 'MODULE_PATHNAME', 'sluice_written_by_current_transaction'
+-- A batch's rows: written by the current transaction, by the (sub)transaction id that began the
+-- batch or a later one.
+CREATE FUNCTION sluice._written_in_batch(xmin xid, batch_since xid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'sluice_written_in_batch'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- Whether the caller may read a relation named in the catalog (false once it is gone).

@@ -124,7 +124,9 @@ static const char *insert_run_sql =
 " results AS (INSERT INTO sluice.check_result (run_id, expectation_id, expectation, target, kind,"
 " column_name, severity, success, observed_value, element_count, missing_count, unexpected_count,"
 " unexpected_percent, partial_unexpected_list)"
-" SELECT ($1->>'id')::bigint, nullif(r.expectation_id, 0), r.expectation, r.target, r.kind,"
+" SELECT ($1->>'id')::bigint,"
+/* The expectation may be gone, or (for a failure recorded from outside) not yet committed. */
+" (SELECT e.id FROM sluice.expectation e WHERE e.id = r.expectation_id), r.expectation, r.target, r.kind,"
 " r.column_name, r.severity, r.success, r.observed_value, r.element_count, r.missing_count,"
 " r.unexpected_count, round(r.unexpected_percent, 4), r.partial_unexpected_list"
 " FROM jsonb_to_recordset($1->'check_results') AS r(expectation_id bigint, expectation text,"

@@ -90,6 +90,7 @@ typedef struct Pull
 	int64		quarantined;
 	char	   *last_url;		/* as it may be shown */
 	Audit		audit;			/* the target's expectations, checked on the batch */
+	TransactionId batch_since;	/* the batch's first transaction id */
 } Pull;
 
 static char *
@@ -582,7 +583,8 @@ audit_batch(Pull *p)
 {
 	if (!OidIsValid(p->target_relid) || (rows_loaded(p) == 0 && p->sync.mode != SYNC_OVERWRITE))
 		return;
-	if (!audit_relation(p->target, p->target_relid, p->target_relid, true, &p->run, &p->audit))
+	if (!audit_relation(p->target, p->target_relid, p->target_relid, p->batch_since, &p->run,
+						&p->audit))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("%s: the pulled batch failed its expectations: %s", p->who, p->audit.failures),
@@ -603,6 +605,8 @@ pull_pages(void *arg)
 
 	if (p->http == NULL && p->replay == NULL)
 		prepare_requests(p);
+	/* The batch: rows written from here on (this subtransaction has the newest id so far). */
+	p->batch_since = GetCurrentTransactionId();
 	role_switch_enter(&rs, p->source->owner, false, NULL);
 	if (!p->started)
 	{

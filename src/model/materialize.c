@@ -222,7 +222,7 @@ void
 audit_new_data(ModelBuild *b, Oid relid, Oid published_relid)
 {
 	b->audited = true;
-	if (!audit_relation(b->target, relid, published_relid, false, b->run, &b->audit))
+	if (!audit_relation(b->target, relid, published_relid, InvalidTransactionId, b->run, &b->audit))
 		rejected_error(b);
 }
 
@@ -237,7 +237,7 @@ audit_table(ModelBuild *b, const char *relation, Oid relid, Oid published_relid)
 	char	   *kept;
 
 	b->audited = true;
-	if (audit_relation(b->target, relid, published_relid, false, b->run, &b->audit))
+	if (audit_relation(b->target, relid, published_relid, InvalidTransactionId, b->run, &b->audit))
 		return true;
 	if (!b->model->keep_rejected)
 		rejected_error(b);

@@ -39,10 +39,10 @@ share_new_data(Oid relid, Oid published_relid, List *expectations)
 }
 
 bool
-audit_relation(const char *target, Oid relid, Oid published_relid, bool batch_only,
+audit_relation(const char *target, Oid relid, Oid published_relid, TransactionId batch_since,
 			   RunRecord *run, Audit *audit)
 {
-	CheckTarget t = {relid, published_relid, target, batch_only};
+	CheckTarget t = {relid, published_relid, target, batch_since};
 	StringInfoData failures;
 	int			n;
 

@@ -21,11 +21,12 @@ typedef struct Audit
 /*
  * Checks the expectations attached to `target` (a quoted qualified name) on relid: the relation
  * itself, or the new data about to replace published_relid (InvalidOid when nothing is
- * published); batch_only restricts them to the rows the current transaction wrote.  Their results
+ * published); batch_since, when valid, restricts them to the rows the current transaction wrote
+ * since it assigned that transaction id (a batch: see sluice._written_in_batch).  Their results
  * go with run.  Returns false when an error-severity expectation failed: the data must not be
  * published.
  */
-extern bool audit_relation(const char *target, Oid relid, Oid published_relid, bool batch_only,
+extern bool audit_relation(const char *target, Oid relid, Oid published_relid, TransactionId batch_since,
 						   RunRecord *run, Audit *audit);
 
 /* Adds the audit's summary to the run's details, as "checks", when there was anything to check. */

@@ -27,7 +27,7 @@ PG_FUNCTION_INFO_V1(sluice_check);
 PG_FUNCTION_INFO_V1(sluice_check_ad_hoc);
 PG_FUNCTION_INFO_V1(sluice_expectation_valid);
 PG_FUNCTION_INFO_V1(sluice_expectation_compiles);
-PG_FUNCTION_INFO_V1(sluice_written_by_current_transaction);
+PG_FUNCTION_INFO_V1(sluice_written_in_batch);
 
 static char *
 relation_name(Oid relid)
@@ -77,7 +77,8 @@ audit_guarded(void *arg)
 {
 	CheckCall  *call = arg;
 
-	(void) audit_relation(call->target, call->relid, call->relid, false, call->run, &call->audit);
+	(void) audit_relation(call->target, call->relid, call->relid, InvalidTransactionId, call->run,
+						  &call->audit);
 }
 
 Datum
@@ -207,7 +208,11 @@ sluice_expectation_compiles(PG_FUNCTION_ARGS)
 }
 
 Datum
-sluice_written_by_current_transaction(PG_FUNCTION_ARGS)
+sluice_written_in_batch(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
+	TransactionId xmin = DatumGetTransactionId(PG_GETARG_DATUM(0));
+
+	/* Transaction ids only grow: the batch's (sub)transactions got theirs after it began. */
+	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(xmin) &&
+				   TransactionIdFollowsOrEquals(xmin, DatumGetTransactionId(PG_GETARG_DATUM(1))));
 }

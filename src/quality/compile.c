@@ -371,7 +371,8 @@ scan_for(const CheckTarget *t)
 	s.from = psprintf("%s AS checked",
 					  quote_qualified_identifier(get_namespace_name(get_rel_namespace(t->relid)),
 												 get_rel_name(t->relid)));
-	s.base = t->batch_only ? "sluice._written_by_current_transaction(checked.xmin)" : NULL;
+	s.base = TransactionIdIsValid(t->batch_since)
+		? psprintf("sluice._written_in_batch(checked.xmin, '%u')", t->batch_since) : NULL;
 	return s;
 }
 

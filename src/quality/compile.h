@@ -20,7 +20,8 @@ typedef struct CheckTarget
 	Oid			relid;			/* the relation read */
 	Oid			vouching_relid; /* whose unique indexes prove uniqueness, or InvalidOid */
 	const char *name;			/* the relation the expectations are attached to (in messages) */
-	bool		batch_only;		/* only the rows the current transaction wrote */
+	TransactionId batch_since;	/* valid: only the rows written by this transaction id, or
+								 * later ones of the current transaction */
 } CheckTarget;
 
 /* What one expectation found, in Great Expectations' words. */
