@@ -1111,6 +1111,11 @@ CREATE FUNCTION sluice._written_in_batch(xmin xid, batch_since xid) RETURNS bool
 AS 'MODULE_PATHNAME', 'sluice_written_in_batch'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+-- value ~ pattern, each distinct value matched once per backend (regular expressions are the
+-- dearest part of a check).
+CREATE FUNCTION sluice._matches(value text, pattern text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'sluice_matches' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Whether the caller may read a relation named in the catalog (false once it is gone).
 CREATE FUNCTION sluice._can_read(relation text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$

@@ -106,12 +106,30 @@ SELECT name FROM sluice.expect('raw.orders', 'not_null', 'customer_id');
 SELECT name FROM sluice.expect('raw.orders', 'unique', 'id');
 SELECT name FROM sluice.expect('staging.customers', 'unique', 'email', severity => 'warn');
 SELECT name FROM sluice.expect('marts.daily_revenue', 'not_null', 'revenue');
+SELECT name FROM sluice.expect('raw.orders', 'in_set', 'status', args => '{"values": ["paid", "shipped", "refunded"]}');
+SELECT name FROM sluice.expect('raw.orders', 'between', 'quantity', args => '{"min_value": 1, "max_value": 10}');
+SELECT name FROM sluice.expect('raw.orders', 'relationship', 'customer_id',
+                               args => '{"to": "raw.customers", "field": "id"}', severity => 'warn');
 
+-- All five expectations on raw.orders in one scan of the table (details->'checks'->'scans').
 SELECT expectation, success, unexpected_count, unexpected_percent, partial_unexpected_list
 FROM sluice.check('raw.orders');
+SELECT details->'checks' AS checks FROM sluice.run WHERE kind = 'check' ORDER BY id DESC LIMIT 1;
 SELECT expectation, success, unexpected_count, partial_unexpected_list
 FROM sluice.check('staging.customers');
 SELECT expectation, success, unexpected_count FROM sluice.check('marts.daily_revenue');
+
+\echo
+\echo '== 4b. Write, audit, publish: new rows that fail an expectation are not published'
+SELECT name FROM sluice.expect('marts.revenue_by_country', 'max_between', 'revenue',
+                               args => '{"max_value": 1000}', name => 'country_revenue_plausible');
+\set ON_ERROR_STOP off
+CALL sluice.build('marts.revenue_by_country', force => true);
+\set ON_ERROR_STOP on
+SELECT expectation, success, observed_value FROM sluice.check_result
+WHERE run_id = (SELECT max(id) FROM sluice.run WHERE target = 'marts.revenue_by_country');
+SELECT count(*) AS rejected_rows_kept_for_inspection FROM marts.revenue_by_country__rejected;
+SELECT sluice.drop_expectation('country_revenue_plausible');
 
 \echo
 \echo '== 5. The marts'

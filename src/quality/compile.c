@@ -246,7 +246,7 @@ compile(CheckScan *s, Compiled *c)
 				else if (strcmp(kind, "length_between") == 0)
 					pred = bounds(e, psprintf("length(%s::text)", col), "numeric");
 				else
-					pred = psprintf("%s::text %s %s", col, kind[0] == 'n' ? "!~" : "~",
+					pred = psprintf("%ssluice._matches(%s::text, %s)", kind[0] == 'n' ? "NOT " : "", col,
 									literal(expectation_arg(e, "regex"), "text"));
 				c->bad_row = psprintf("NOT %s", pred);
 				c->nonmissing = scan_item(s, filtered(psprintf("count(%s)", col), f, NULL));
