@@ -69,31 +69,22 @@ SELECT results_eq('SELECT id FROM tap_g.inc ORDER BY id', $$VALUES (1), (2), (4)
                   'and its mark did not move: the next build picks up from the last good one');
 
 -- A source: the pulled batch is checked before it commits.
-SELECT sluice.create_source('g_events', target => 'tap_g.pulled', sync_mode => 'incremental_dedup',
-    cursor_field => 'updated_at', primary_key => '{id}',
-    config => '{"url": "http://127.0.0.1:18765/test/events?per_page=4&count=5", "records_path": "$.data",
-                "cursor_param": "since", "pagination": {"type": "page_number"},
-                "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"},
-                            {"name": "updated_at", "type": "timestamptz"}]}');
-SELECT is((sluice.pull('g_events')).rows, 5::bigint, 'the first pull loads');
+\ir fixtures/events_source.sql
+SELECT pg_temp.events_source('tap_g', 'pulled', 'incremental_dedup', 'count=5', '{id}');
+SELECT is((sluice.pull('pulled')).rows, 5::bigint, 'the first pull loads');
 SELECT name FROM sluice.expect('tap_g.pulled', 'match_regex', 'name', args => '{"regex": "^e[0-9]+$"}', name => 'g_name');
 SELECT name FROM sluice.expect('tap_g.pulled', 'row_count_between', args => '{"max_value": 6}', name => 'g_batch');
-CREATE TEMP TABLE state_before AS SELECT state FROM sluice.source_state WHERE source_name = 'g_events';
-SELECT sluice.create_source('g_events', target => 'tap_g.pulled', sync_mode => 'incremental_dedup',
-    cursor_field => 'updated_at', primary_key => '{id}',
-    config => '{"url": "http://127.0.0.1:18765/test/events?per_page=4&count=8&updated=2", "records_path": "$.data",
-                "cursor_param": "since", "pagination": {"type": "page_number"},
-                "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"},
-                            {"name": "updated_at", "type": "timestamptz"}]}');
-SELECT throws_ok($$SELECT sluice.pull('g_events')$$, '23514',
-                 'source "g_events": the pulled batch failed its expectations: g_name',
+CREATE TEMP TABLE state_before AS SELECT state FROM sluice.source_state WHERE source_name = 'pulled';
+SELECT pg_temp.events_source('tap_g', 'pulled', 'incremental_dedup', 'count=8&updated=2', '{id}');
+SELECT throws_ok($$SELECT sluice.pull('pulled')$$, '23514',
+                 'source "pulled": the pulled batch failed its expectations: g_name',
                  'a batch failing its expectations is refused, named');
 SELECT results_eq('SELECT count(*), count(*) FILTER (WHERE name LIKE ''%v2'') FROM tap_g.pulled',
                   $$VALUES (5::bigint, 0::bigint)$$, 'none of the batch was loaded');
-SELECT results_eq('SELECT state FROM sluice.source_state WHERE source_name = ''g_events''',
+SELECT results_eq('SELECT state FROM sluice.source_state WHERE source_name = ''pulled''',
                   'SELECT state FROM state_before', 'the cursor did not move');
 SELECT results_eq($$SELECT expectation, success, element_count FROM sluice.check_result
-                    WHERE run_id = (SELECT max(id) FROM sluice.run WHERE target = 'g_events') ORDER BY expectation$$,
+                    WHERE run_id = (SELECT max(id) FROM sluice.run WHERE target = 'pulled') ORDER BY expectation$$,
                   $$VALUES ('g_batch', true, 6::bigint), ('g_name', false, 6::bigint)$$,
                   'the batch alone was checked (6 rows written by the pull, not the table''s 8), results recorded');
 

@@ -3,20 +3,10 @@ BEGIN;
 SELECT plan(21);
 
 CREATE SCHEMA tap_sync;
-CREATE FUNCTION pg_temp.events_source(name text, mode text, url_query text, pk text[] DEFAULT NULL)
-RETURNS void LANGUAGE sql AS $$
-    SELECT sluice.create_source(name, target => 'tap_sync.' || name, sync_mode => mode,
-        cursor_field => 'updated_at', primary_key => pk,
-        config => jsonb_build_object(
-            'url', 'http://127.0.0.1:18765/test/events?per_page=4&' || url_query,
-            'records_path', '$.data', 'cursor_param', 'since',
-            'pagination', '{"type": "page_number"}'::jsonb,
-            'columns', '[{"name": "id", "type": "int"}, {"name": "name", "type": "text"},
-                         {"name": "updated_at", "type": "timestamptz"}]'::jsonb));
-$$;
+\ir fixtures/events_source.sql
 
 -- incremental_append: only records past the stored cursor
-SELECT pg_temp.events_source('appends', 'incremental_append', 'count=10');
+SELECT pg_temp.events_source('tap_sync', 'appends', 'incremental_append', 'count=10');
 SELECT is((sluice.pull('appends')).rows, 10::bigint, 'the first incremental pull loads every record');
 SELECT is((SELECT state->>'cursor' FROM sluice.source_state WHERE source_name = 'appends'),
           '2026-01-01T00:10:00+00:00', 'the cursor state is the latest updated_at loaded');
@@ -24,18 +14,18 @@ SELECT is((sluice.pull('appends')).rows, 0::bigint,
           'a second pull loads nothing: the server resends the record at the cursor, sluice skips it');
 SELECT alike((SELECT details->>'last_url' FROM sluice.run WHERE target = 'appends' ORDER BY id DESC LIMIT 1),
             '%since=2026-01-01T00%3a10%3a00%2b00%3a00%', 'the stored cursor is sent as the cursor_param');
-SELECT pg_temp.events_source('appends', 'incremental_append', 'count=10&updated=3');
+SELECT pg_temp.events_source('tap_sync', 'appends', 'incremental_append', 'count=10&updated=3');
 SELECT is((sluice.pull('appends')).rows, 3::bigint, 'changed records past the cursor are appended');
 SELECT results_eq($$SELECT count(*), count(DISTINCT id) FROM tap_sync.appends$$,
                   $$VALUES (13::bigint, 10::bigint)$$, 'append keeps every version');
 
 -- incremental_dedup: upsert on the primary key, the latest cursor wins
-SELECT pg_temp.events_source('dedups', 'incremental_dedup', 'count=10&updated=3', '{id}');
+SELECT pg_temp.events_source('tap_sync', 'dedups', 'incremental_dedup', 'count=10&updated=3', '{id}');
 SELECT is((sluice.pull('dedups')).rows, 10::bigint, 'one row per key, even with two versions in one pull');
 SELECT results_eq($$SELECT name FROM tap_sync.dedups WHERE id IN (1, 4) ORDER BY id$$,
                   $$VALUES ('e1 v2'), ('e4')$$, 'the record with the latest cursor won');
 SELECT has_pk('tap_sync', 'dedups', 'the target made for a dedup source has the primary key');
-SELECT pg_temp.events_source('dedups', 'incremental_dedup', 'count=10&updated=5', '{id}');
+SELECT pg_temp.events_source('tap_sync', 'dedups', 'incremental_dedup', 'count=10&updated=5', '{id}');
 SELECT is((sluice.pull('dedups')).rows, 3::bigint,
           'the record at the cursor is upserted again (harmless) and two newer versions land');
 SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE name LIKE '% v2') FROM tap_sync.dedups$$,
@@ -62,7 +52,7 @@ SELECT results_eq($$SELECT state FROM sluice.source_state WHERE source_name = 'a
 SELECT is((SELECT count(*) FROM tap_sync.appends), 13::bigint, 'the rows are unchanged');
 
 -- reset_state: the next pull starts over
-SELECT pg_temp.events_source('appends', 'incremental_append', 'count=10');
+SELECT pg_temp.events_source('tap_sync', 'appends', 'incremental_append', 'count=10');
 SELECT sluice.reset_state('appends');
 SELECT is((sluice.pull('appends')).rows, 10::bigint, 'after reset_state every record is pulled again');
 

@@ -21,6 +21,7 @@
 #include "model/column_lineage.h"
 #include "model/deps.h"
 #include "model/materialize.h"
+#include "util/relname.h"
 #include "util/role.h"
 
 PG_FUNCTION_INFO_V1(sluice_build);
@@ -112,12 +113,6 @@ dataset_kind(Oid relid)
 	}
 }
 
-static char *
-relation_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
 static void
 record_lineage(ModelBuild *b, int64 run_id)
 {
@@ -132,7 +127,7 @@ record_lineage(ModelBuild *b, int64 run_id)
 	foreach(lc, model_input_relations(b->query))
 	{
 		Oid			relid = lfirst_oid(lc);
-		char	   *name = relation_name(relid);
+		char	   *name = relation_quoted_name(relid);
 
 		if (strcmp(name, b->target) == 0)
 			continue;
@@ -147,7 +142,7 @@ record_lineage(ModelBuild *b, int64 run_id)
 	{
 		ColumnEdge *e = lfirst(lc);
 
-		from_names = lappend(from_names, relation_name(e->from_relid));
+		from_names = lappend(from_names, relation_quoted_name(e->from_relid));
 		from_columns = lappend(from_columns, e->from_column);
 		to_columns = lappend(to_columns, e->to_column);
 		column_kinds = lappend(column_kinds, (char *) e->kind);

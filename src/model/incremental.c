@@ -20,6 +20,7 @@
 
 #include "model/materialize.h"
 #include "model/rewrite.h"
+#include "util/relname.h"
 
 /* The text of a value as a literal of type typid. */
 static char *
@@ -227,8 +228,7 @@ materialize_incremental(ModelBuild *b)
 		/* The mark is read before the rows, and bounds them: rows that land meanwhile wait. */
 		b->high_water = spi_value(psprintf("SELECT to_jsonb(max(%s)) #>> '{}' FROM %s%s",
 										   quote_identifier(column),
-										   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-																	  get_rel_name(relid)),
+										   relation_quoted_name(relid),
 										   why_full ? "" :
 										   psprintf(" WHERE %s > %s", quote_identifier(column),
 													typed_literal(last_high_water, typid))));

@@ -21,6 +21,7 @@
 #include "utils/wait_event.h"
 
 #include "model/publish.h"
+#include "util/relname.h"
 #include "sluice.h"
 
 /* Pauses between turns grow by this much, up to a second. */
@@ -103,8 +104,7 @@ publish_shadow(Oid relid, const char *model, Oid *shadow)
 							rel->rd_rel->relpersistence, ExclusiveLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(*shadow)),
-									  get_rel_name(*shadow));
+	return relation_quoted_name(*shadow);
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include "model/deps.h"
 #include "model/rewrite.h"
+#include "util/relname.h"
 
 #define CONDITION_PREFIX "SELECT WHERE "
 
@@ -214,8 +215,7 @@ model_input_cursor(Query *query, const char *model, const char *input_cursor,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("model \"%s\": input_cursor \"%s\" names column \"%s\", which %s does not have",
 							model, input_cursor, *column,
-							quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
-													   get_rel_name(rte->relid)))));
+							relation_quoted_name(rte->relid))));
 		*relid = rte->relid;
 		*typid = get_atttype(rte->relid, attnum);
 		return;

@@ -10,6 +10,7 @@
 #include "utils/lsyscache.h"
 
 #include "quality/audit.h"
+#include "util/relname.h"
 
 /*
  * New data in a relation of its own (a shadow) is readable by its maker only: expectation owners
@@ -28,8 +29,7 @@ share_new_data(Oid relid, Oid published_relid, List *expectations)
 			pg_class_aclcheck(published_relid, e->owner, ACL_SELECT) == ACLCHECK_OK)
 		{
 			char	   *sql = psprintf("GRANT SELECT ON %s TO %s",
-									   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-																  get_rel_name(relid)),
+									   relation_quoted_name(relid),
 									   quote_identifier(GetUserNameFromId(e->owner, false)));
 
 			if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)

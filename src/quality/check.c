@@ -22,18 +22,13 @@
 #include "catalog/run.h"
 #include "quality/audit.h"
 #include "quality/expectation.h"
+#include "util/relname.h"
 
 PG_FUNCTION_INFO_V1(sluice_check);
 PG_FUNCTION_INFO_V1(sluice_check_ad_hoc);
 PG_FUNCTION_INFO_V1(sluice_expectation_valid);
 PG_FUNCTION_INFO_V1(sluice_expectation_compiles);
 PG_FUNCTION_INFO_V1(sluice_written_in_batch);
-
-static char *
-relation_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
 
 /* One row of sluice.check's result. */
 static void
@@ -86,7 +81,7 @@ sluice_check(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			relid = PG_GETARG_OID(0);
-	CheckCall	call = {relid, relation_name(relid)};
+	CheckCall	call = {relid, relation_quoted_name(relid)};
 	RunRecord	run;
 	ErrorData  *error;
 	Audit	   *a = &call.audit;
@@ -99,14 +94,6 @@ sluice_check(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to check %s", call.target),
 				 errdetail("Checking shows values of the relation; it needs SELECT on it.")));
 	SPI_connect();
-	if (expectations_for(call.target) == NIL)
-	{
-		ereport(NOTICE,
-				(errmsg("relation %s has no expectations", call.target),
-				 errhint("Add one with sluice.expect('%s', 'not_null', 'column').", call.target)));
-		SPI_finish();
-		return (Datum) 0;
-	}
 	run_begin(&run, "check", call.target, GetUserId());
 	call.run = &run;
 
@@ -116,6 +103,14 @@ sluice_check(PG_FUNCTION_ARGS)
 		resetStringInfo(&run.check_results);
 		run_record_autonomously(&run, "failed", error->message, unpack_sql_state(error->sqlerrcode));
 		ReThrowError(error);
+	}
+	if (a->expectations == NIL)
+	{
+		ereport(NOTICE,
+				(errmsg("relation %s has no expectations", call.target),
+				 errhint("Add one with sluice.expect('%s', 'not_null', 'column').", call.target)));
+		SPI_finish();
+		return (Datum) 0;
 	}
 
 	for (int i = 0; i < list_length(a->expectations) && run.rows < 0; i++)
@@ -156,7 +151,7 @@ sluice_check_ad_hoc(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("a check needs a target relation")));
 	t.relid = t.vouching_relid = PG_GETARG_OID(0);
-	t.name = relation_name(t.relid);
+	t.name = relation_quoted_name(t.relid);
 	e->kind = text_arg(fcinfo, 1);
 	e->name = psprintf("ad hoc %s", e->kind ? e->kind : "check");
 	e->owner = GetUserId();

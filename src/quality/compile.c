@@ -23,6 +23,7 @@
 #include "quality/compile.h"
 #include "quality/expectation.h"
 #include "util/role.h"
+#include "util/relname.h"
 
 #define MAX_SAMPLE 20
 
@@ -169,7 +170,7 @@ referenced_relation(const ExpectationDef *e, const char *field)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("expectation \"%s\": column \"%s\" of relation %s does not exist", e->name,
 						field, expectation_arg(e, "to"))));
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+	return relation_quoted_name(relid);
 }
 
 /* The name of a unique index of relid that no two rows with all of attnums equal can pass. */
@@ -369,8 +370,7 @@ scan_for(const CheckTarget *t)
 	CheckScan		s = {t};
 
 	s.from = psprintf("%s AS checked",
-					  quote_qualified_identifier(get_namespace_name(get_rel_namespace(t->relid)),
-												 get_rel_name(t->relid)));
+					  relation_quoted_name(t->relid));
 	s.base = TransactionIdIsValid(t->batch_since)
 		? psprintf("sluice._written_in_batch(checked.xmin, '%u')", t->batch_since) : NULL;
 	return s;
