@@ -55,8 +55,7 @@ rejection(ModelBuild *b)
 	ErrorData  *error = palloc0(sizeof(ErrorData));
 
 	error->sqlerrcode = ERRCODE_CHECK_VIOLATION;
-	error->message = psprintf("model \"%s\" failed its expectations: %s", b->model->name,
-							  b->audit.failures);
+	error->message = rejection_message(b);
 	error->detail = psprintf("The previous data stays published; the rejected rows are in %s until the next build.",
 							 b->rejected);
 	return error;

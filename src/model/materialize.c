@@ -195,11 +195,16 @@ rejected_comment(ModelBuild *b)
 	return psprintf("sluice: rows of model \"%s\" rejected by its expectations", b->model->name);
 }
 
+static Oid
+rejected_relid(ModelBuild *b)
+{
+	return get_relname_relid(rejected_name(b), get_namespace_oid(b->model->target_schema, false));
+}
+
 void
 drop_rejected(ModelBuild *b)
 {
-	Oid			relid = get_relname_relid(rejected_name(b),
-										  get_namespace_oid(b->model->target_schema, false));
+	Oid			relid = rejected_relid(b);
 	char	   *comment = OidIsValid(relid) ? GetComment(relid, RelationRelationId, 0) : NULL;
 
 	if (comment && strncmp(comment, rejected_comment(b), strlen(rejected_comment(b))) == 0)
@@ -208,21 +213,34 @@ drop_rejected(ModelBuild *b)
 				 SPI_OK_UTILITY);
 }
 
+char *
+rejection_message(ModelBuild *b)
+{
+	return psprintf("model \"%s\" failed its expectations: %s", b->model->name, b->audit.failures);
+}
+
 static void pg_attribute_noreturn()
 rejected_error(ModelBuild *b)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("model \"%s\" failed its expectations: %s", b->model->name, b->audit.failures),
+			 errmsg("%s", rejection_message(b)),
 			 errdetail("The previous data stays published."),
 			 errhint("See SELECT * FROM sluice.check_result WHERE run_id = " INT64_FORMAT ";", b->run->id)));
+}
+
+/* Checks the model's expectations on relid; true if its data may be published. */
+static bool
+audit_passes(ModelBuild *b, Oid relid, Oid published_relid)
+{
+	b->audited = true;
+	return audit_relation(b->target, relid, published_relid, InvalidTransactionId, b->run, &b->audit);
 }
 
 void
 audit_new_data(ModelBuild *b, Oid relid, Oid published_relid)
 {
-	b->audited = true;
-	if (!audit_relation(b->target, relid, published_relid, InvalidTransactionId, b->run, &b->audit))
+	if (!audit_passes(b, relid, published_relid))
 		rejected_error(b);
 }
 
@@ -236,8 +254,7 @@ audit_table(ModelBuild *b, const char *relation, Oid relid, Oid published_relid)
 {
 	char	   *kept;
 
-	b->audited = true;
-	if (audit_relation(b->target, relid, published_relid, InvalidTransactionId, b->run, &b->audit))
+	if (audit_passes(b, relid, published_relid))
 		return true;
 	if (!b->model->keep_rejected)
 		rejected_error(b);
@@ -295,9 +312,7 @@ materialize_table(ModelBuild *b, const char *select_sql)
 
 		spi_exec(psprintf("CREATE TABLE %s AS %s", fresh, select_sql), SPI_OK_UTILITY);
 		b->rows = (int64) SPI_processed;
-		if (!audit_table(b, fresh, get_relname_relid(rejected_name(b),
-													 get_namespace_oid(b->model->target_schema, false)),
-						 InvalidOid))
+		if (!audit_table(b, fresh, rejected_relid(b), InvalidOid))
 			return;
 		recreate(b, psprintf("ALTER TABLE %s RENAME TO %s", fresh,
 							 quote_identifier(b->model->target_name)), "TABLE");

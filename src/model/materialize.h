@@ -46,6 +46,9 @@ extern void materialize_table(ModelBuild *b, const char *select_sql);
  */
 extern void audit_new_data(ModelBuild *b, Oid relid, Oid published_relid);
 
+/* 'model "m" failed its expectations: a, b' once an audit has rejected its new data. */
+extern char *rejection_message(ModelBuild *b);
+
 /* Drops the rows a previous build kept when its expectations rejected them. */
 extern void drop_rejected(ModelBuild *b);
 
