@@ -1,6 +1,6 @@
 /*
  * sluice.c: module entry point: the settings users can change and, when preloaded, the shared
- * memory sluice asks for.
+ * memory sluice asks for and its launcher background worker.
  */
 #include "postgres.h"
 
@@ -11,6 +11,7 @@
 #include "utils/guc.h"
 
 #include "ingest/progress.h"
+#include "scheduler/scheduler.h"
 #include "sluice.h"
 
 PG_MODULE_MAGIC;
@@ -64,8 +65,21 @@ _PG_init(void)
 							"After this the build fails and the previous version stays published.",
 							&sluice_publish_timeout_ms, 60000, 1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.max_workers",
+							"Most background workers sluice runs queued runs with, in all databases.",
+							"Each also takes one of max_worker_processes.",
+							&sluice_max_workers, 2, 0, SCHEDULER_MAX_WORKERS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.worker_idle_timeout",
+							"How long a worker with nothing to run waits for work before it exits.",
+							NULL, &sluice_worker_idle_timeout_ms, 10000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sluice");
 
-	if (process_shared_preload_libraries_in_progress)
+	/* The launcher and shared memory exist only when preloaded, and never during pg_upgrade. */
+	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+	{
 		progress_shmem_init();
+		scheduler_init();
+	}
 }

@@ -33,12 +33,33 @@ typedef struct RecorderMessage
 
 PGDLLEXPORT void sluice_run_recorder_main(Datum arg);
 
+/* The queued run a worker is executing (see run_adopt). */
+static int64 adopted_id = 0;
+static const char *adopted_kind;
+static const char *adopted_target;
+
+void
+run_adopt(int64 id, const char *kind, const char *target)
+{
+	adopted_id = id;
+	adopted_kind = kind;
+	adopted_target = target;
+}
+
 void
 run_begin(RunRecord *run, const char *kind, const char *target, Oid owner)
 {
-	catalog_exec("SELECT nextval('sluice.run_id_seq')", 0, NULL, NULL, NULL, false);
-	run->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-										  &(bool){false}));
+	if (adopted_id != 0 && strcmp(kind, adopted_kind) == 0 && strcmp(target, adopted_target) == 0)
+	{
+		run->id = adopted_id;
+		adopted_id = 0;
+	}
+	else
+	{
+		catalog_exec("SELECT nextval('sluice.run_id_seq')", 0, NULL, NULL, NULL, false);
+		run->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											  &(bool){false}));
+	}
 	run->kind = kind;
 	run->target = target;
 	run->owner = owner;
@@ -218,6 +239,15 @@ sluice_run_recorder_main(Datum arg)
 	msg->recorded = true;
 	dsm_detach(seg);
 	proc_exit(0);
+}
+
+void
+run_landed(const char *relation)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(relation)};
+
+	catalog_exec("SELECT sluice._upstream_landed($1)", 1, argtypes, values, NULL, false);
 }
 
 ErrorData *

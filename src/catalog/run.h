@@ -27,6 +27,15 @@ typedef struct RunRecord
 
 extern void run_begin(RunRecord *run, const char *kind, const char *target, Oid owner);
 
+/*
+ * A worker executing a queued run: the next run_begin of that kind and target records into the
+ * queued row `id` instead of starting a new one.  run_adopt(0, NULL, NULL) forgets it.
+ */
+extern void run_adopt(int64 id, const char *kind, const char *target);
+
+/* New data landed in relation (a pull loaded rows, a model published): queue what waits on it. */
+extern void run_landed(const char *relation);
+
 /* Adds "key": value to the run's details; value is JSON text. */
 extern void run_detail(RunRecord *run, const char *key, const char *json_value);
 

@@ -776,6 +776,8 @@ succeed(Pull *p)
 						   list_make1(http_url_for_display(p->config->url, false)),
 						   list_make1("url"), p->run.id);
 	progress_end();
+	if (p->run.rows > 0 || p->sync.mode == SYNC_OVERWRITE)
+		run_landed(p->target);
 	return run_finish(&p->run, "success", NULL);
 }
 
@@ -876,6 +878,8 @@ sluice_replay_quarantine(PG_FUNCTION_ARGS)
 		quarantine_mark_replayed(((QuarantinedRecord *) lfirst(lc))->id, p.run.id);
 	describe_run(&p);
 	run_detail(&p.run, "replayed", psprintf("%d", list_length(pending)));
+	if (p.run.rows > 0)
+		run_landed(p.target);
 	result = run_finish(&p.run, "success", NULL);
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -268,6 +268,7 @@ sluice_build(PG_FUNCTION_ARGS)
 			if (b.high_water)
 				run_detail_text(&run, "high_water", b.high_water);
 			record_lineage(&b, run.id);
+			run_landed(b.target);
 			(void) run_finish(&run, "success", NULL);
 			built++;
 			ereport(NOTICE,

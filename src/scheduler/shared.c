@@ -1,0 +1,218 @@
+/*
+ * shared.c: the scheduler's shared memory: worker slots, per-database wake-up requests, and the
+ * wake-ups backends send when they commit new queued runs.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+
+#include "scheduler/scheduler.h"
+
+PG_FUNCTION_INFO_V1(sluice_wake_workers);
+PG_FUNCTION_INFO_V1(sluice_queued);
+PG_FUNCTION_INFO_V1(sluice_workers);
+
+int			sluice_max_workers = 2;
+int			sluice_worker_idle_timeout_ms = 10000;
+
+static SchedulerState *state = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool wake_pending = false;
+
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(sizeof(SchedulerState));
+	RequestNamedLWLockTranche("sluice scheduler", 1);
+}
+
+static void
+attach_shmem(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	state = ShmemInitStruct("sluice scheduler", sizeof(SchedulerState), &found);
+	if (!found)
+	{
+		memset(state, 0, sizeof(SchedulerState));
+		state->lock = &(GetNamedLWLockTranche("sluice scheduler"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+scheduler_init(void)
+{
+	BackgroundWorker launcher;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_shmem;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = attach_shmem;
+
+	memset(&launcher, 0, sizeof(launcher));
+	snprintf(launcher.bgw_name, BGW_MAXLEN, "sluice launcher");
+	snprintf(launcher.bgw_type, BGW_MAXLEN, "sluice launcher");
+	launcher.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	launcher.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	launcher.bgw_restart_time = 5;
+	snprintf(launcher.bgw_library_name, BGW_MAXLEN, "sluice");
+	snprintf(launcher.bgw_function_name, BGW_MAXLEN, "sluice_launcher_main");
+	RegisterBackgroundWorker(&launcher);
+}
+
+SchedulerState *
+scheduler_state(void)
+{
+	return state;
+}
+
+/* The database's entry, made if missing; caller holds the lock exclusively. */
+static DatabaseWake *
+database_entry(Oid database)
+{
+	DatabaseWake *free_entry = NULL;
+
+	for (int i = 0; i < SCHEDULER_MAX_DATABASES; i++)
+	{
+		DatabaseWake *d = &state->databases[i];
+
+		if (d->database == database)
+			return d;
+		if (d->database == InvalidOid && free_entry == NULL)
+			free_entry = d;
+	}
+	if (free_entry == NULL)
+		return NULL;
+	free_entry->database = database;
+	free_entry->wake_at = DT_NOEND;
+	free_entry->wanted = 0;
+	return free_entry;
+}
+
+void
+scheduler_wake(Oid database, int wanted, TimestampTz at)
+{
+	DatabaseWake *d;
+	Latch	   *launcher = NULL;
+
+	if (state == NULL || wanted <= 0)
+		return;
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	if (at <= GetCurrentTimestamp())
+	{
+		for (int i = 0; i < SCHEDULER_MAX_WORKERS && wanted > 0; i++)
+		{
+			WorkerSlot *w = &state->workers[i];
+
+			if (w->pid > 0 && w->database == database && w->idle)
+			{
+				w->idle = false;
+				SetLatch(w->latch);
+				wanted--;
+			}
+		}
+	}
+	d = database_entry(database);
+	if (wanted > 0 && d != NULL)
+	{
+		if (at < d->wake_at)
+			d->wake_at = at;
+		d->wanted = Max(d->wanted, wanted);
+		launcher = state->launcher_latch;
+	}
+	LWLockRelease(state->lock);
+	if (launcher)
+		SetLatch(launcher);
+}
+
+static void
+wake_at_commit_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && wake_pending)
+		scheduler_wake(MyDatabaseId, 1, 0);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		wake_pending = false;
+}
+
+void
+scheduler_wake_at_commit(void)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		RegisterXactCallback(wake_at_commit_callback, NULL);
+		registered = true;
+	}
+	wake_pending = true;
+}
+
+Datum
+sluice_wake_workers(PG_FUNCTION_ARGS)
+{
+	scheduler_wake_at_commit();
+	PG_RETURN_VOID();
+}
+
+/* Trigger on sluice.run: a row became queued. */
+Datum
+sluice_queued(PG_FUNCTION_ARGS)
+{
+	scheduler_wake_at_commit();
+	return PointerGetDatum(NULL);
+}
+
+Datum
+sluice_workers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	WorkerSlot	copy[SCHEDULER_MAX_WORKERS];
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (state == NULL)
+		return (Datum) 0;
+	LWLockAcquire(state->lock, LW_SHARED);
+	memcpy(copy, state->workers, sizeof(copy));
+	LWLockRelease(state->lock);
+
+	for (int i = 0; i < SCHEDULER_MAX_WORKERS; i++)
+	{
+		WorkerSlot *w = &copy[i];
+		Datum		values[5];
+		bool		nulls[5] = {false};
+		char	   *database;
+
+		if (w->pid == 0)
+			continue;
+		database = get_database_name(w->database);
+		values[0] = Int32GetDatum(w->pid > 0 ? w->pid : 0);
+		nulls[0] = w->pid < 0;
+		values[1] = CStringGetDatum(database ? database : "?");
+		values[1] = DirectFunctionCall1(namein, values[1]);
+		values[2] = Int64GetDatum(w->run_id);
+		nulls[2] = w->run_id == 0;
+		values[3] = CStringGetTextDatum(w->pid < 0 ? "starting" : w->run_id != 0 ? "running" :
+										w->idle ? "idle" : "looking for work");
+		values[4] = TimestampTzGetDatum(w->started_at);
+		nulls[4] = w->started_at == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
