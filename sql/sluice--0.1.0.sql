@@ -1323,6 +1323,16 @@ BEGIN
 END
 $$;
 
+CREATE VIEW sluice.policies AS
+    SELECT 'source'::text AS kind, s.name, s.owner, s.retries, s.retry_backoff, s.timeout,
+           s.max_staleness, false AS on_upstream_data
+    FROM sluice.source s
+    UNION ALL
+    SELECT 'model', m.name, m.owner, m.retries, m.retry_backoff, m.timeout, m.max_staleness,
+           m.on_upstream_data
+    FROM sluice.model m;
+COMMENT ON VIEW sluice.policies IS 'how the queue runs each source and model (see sluice.set_policy)';
+
 CREATE FUNCTION sluice.set_policy(
     definition       text,
     retries          integer DEFAULT NULL,
@@ -1330,8 +1340,7 @@ CREATE FUNCTION sluice.set_policy(
     timeout          interval DEFAULT NULL,
     max_staleness    interval DEFAULT NULL,
     on_upstream_data boolean DEFAULT NULL)
-RETURNS TABLE (kind text, name text, retries integer, retry_backoff interval, timeout interval,
-               max_staleness interval, on_upstream_data boolean)
+RETURNS SETOF sluice.policies
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     d record;
@@ -1364,9 +1373,6 @@ BEGIN
             on_upstream_data = coalesce(set_policy.on_upstream_data, m.on_upstream_data),
             updated_at = now()
         WHERE m.name = d.name;
-        RETURN QUERY SELECT 'model'::text, m.name, m.retries, m.retry_backoff, m.timeout,
-                            m.max_staleness, m.on_upstream_data
-                     FROM sluice.model m WHERE m.name = d.name;
     ELSE
         UPDATE sluice.source s SET
             retries = coalesce(set_policy.retries, s.retries),
@@ -1377,10 +1383,8 @@ BEGIN
                                  ELSE nullif(set_policy.max_staleness, '0') END,
             updated_at = now()
         WHERE s.name = d.name;
-        RETURN QUERY SELECT 'source'::text, s.name, s.retries, s.retry_backoff, s.timeout,
-                            s.max_staleness, false
-                     FROM sluice.source s WHERE s.name = d.name;
     END IF;
+    RETURN QUERY SELECT * FROM sluice.policies p WHERE p.kind = d.kind AND p.name = d.name;
     -- A new freshness objective is watched from now on.
     PERFORM sluice._wake_workers();
 END
@@ -1496,7 +1500,7 @@ BEGIN
         WHERE id = settled RETURNING * INTO r;
     END IF;
     IF timed_out AND r.status = 'failed' THEN
-        UPDATE sluice.run SET error = format('timed out after %s (its timeout): %s', p.timeout, r.error),
+        UPDATE sluice.run SET error = format('timed out after %s, its timeout', p.timeout),
                               sqlstate = '57014'
         WHERE id = settled RETURNING * INTO r;
     END IF;
@@ -1628,6 +1632,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f record;
 BEGIN
+    -- One sweep at a time, so each lateness is announced once.
+    PERFORM pg_advisory_xact_lock('sluice.freshness_alert'::regclass::oid::bigint);
     FOR f IN SELECT * FROM sluice.freshness x
              WHERE x.status = 'late'
                AND NOT EXISTS (SELECT FROM sluice.freshness_alert a
@@ -1685,7 +1691,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = format('Set cron.database_name = %L and restart the server (then CREATE EXTENSION pg_cron here), or install sluice in database %I.',
                                 current_database(), cron_db);
-    ELSIF to_regproc('cron.schedule') IS NULL THEN
+    ELSIF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is loaded but its extension is not created in this database'
             USING ERRCODE = 'feature_not_supported', HINT = 'Run CREATE EXTENSION pg_cron;';
     END IF;
@@ -1717,7 +1723,7 @@ BEGIN
                      selector, force, 'schedule');
     INSERT INTO sluice.schedule AS s (name, selector, cron, force, jobid)
     VALUES (schedule_name, selector, cron, force, job)
-    ON CONFLICT (name) DO UPDATE SET selector = excluded.selector, cron = excluded.cron,
+    ON CONFLICT ON CONSTRAINT schedule_pkey DO UPDATE SET selector = excluded.selector, cron = excluded.cron,
         force = excluded.force, jobid = excluded.jobid, owner = current_user::regrole,
         updated_at = now()
     RETURNING s.* INTO result;
@@ -1741,7 +1747,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'It belongs to another role; only its members may remove it.';
     END IF;
-    IF to_regproc('cron.unschedule') IS NOT NULL THEN
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
         EXECUTE 'SELECT cron.unschedule(jobid) FROM cron.job WHERE jobid = $1' USING s.jobid;
     END IF;
     DELETE FROM sluice.schedule x WHERE x.name = s.name;
@@ -1775,7 +1781,8 @@ $$;
 CREATE VIEW sluice.schedules AS SELECT * FROM sluice._schedules();
 COMMENT ON VIEW sluice.schedules IS 'schedules, with their pg_cron job and its last run';
 
-GRANT SELECT ON sluice.freshness, sluice.freshness_alert, sluice.schedules, sluice.workers TO PUBLIC;
+GRANT SELECT ON sluice.policies, sluice.freshness, sluice.freshness_alert, sluice.schedules,
+                sluice.workers TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION sluice._enqueue_plan(jsonb, boolean, text), sluice._claim(integer),
     sluice._settle(bigint, text, text, text, boolean), sluice._interrupted(bigint[]),
     sluice._upstream_landed(text), sluice._freshness_sweep() FROM PUBLIC;
