@@ -119,7 +119,7 @@ start_wanted_workers(SchedulerState *s, int in_use)
 
 		LWLockAcquire(s->lock, LW_EXCLUSIVE);
 		while (db->database != InvalidOid && db->wake_at <= now && db->wanted > 0 &&
-			   in_use < sluice_max_workers)
+			   db->released_until <= now && in_use < sluice_max_workers)
 		{
 			int			slot = -1;
 			Oid			database = db->database;
@@ -148,8 +148,8 @@ start_wanted_workers(SchedulerState *s, int in_use)
 			if (--db->wanted <= 0)
 				db->wake_at = DT_NOEND;
 		}
-		if (db->database != InvalidOid && db->wanted > 0 && db->wake_at < next)
-			next = db->wake_at;
+		if (db->database != InvalidOid && db->wanted > 0 && Max(db->wake_at, db->released_until) < next)
+			next = Max(db->wake_at, db->released_until);
 		LWLockRelease(s->lock);
 	}
 	if (next == DT_NOEND)

@@ -37,6 +37,7 @@ typedef struct DatabaseWake
 	Oid			database;		/* InvalidOid: a free entry */
 	TimestampTz wake_at;		/* when a worker should look at its queue; DT_NOEND: no need */
 	int			wanted;			/* how many workers would help then */
+	TimestampTz released_until; /* being dropped or renamed: no worker starts there before */
 } DatabaseWake;
 
 typedef struct SchedulerState
@@ -58,6 +59,12 @@ extern SchedulerState *scheduler_state(void);
  * the launcher for the rest.  A sooner request is never pushed back by a later one.
  */
 extern void scheduler_wake(Oid database, int wanted, TimestampTz at);
+
+/*
+ * A worker with nothing to do: false when its database asked for a worker meanwhile (the request
+ * is taken: look again), else marks it idle, to be woken through its latch.
+ */
+extern bool scheduler_go_idle(WorkerSlot *worker);
 
 /* Wakes the workers of this database when the current transaction commits. */
 extern void scheduler_wake_at_commit(void);

@@ -4,8 +4,11 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/xact.h"
 #include "commands/dbcommands.h"
+#include "nodes/parsenodes.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -13,6 +16,7 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 
 #include "scheduler/scheduler.h"
@@ -27,7 +31,11 @@ int			sluice_worker_idle_timeout_ms = 10000;
 static SchedulerState *state = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_utility_hook = NULL;
 static bool wake_pending = false;
+
+/* How long a database being dropped or renamed gets no new workers. */
+#define RELEASE_MS 10000
 
 static void
 request_shmem(void)
@@ -55,11 +63,53 @@ attach_shmem(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/*
+ * DROP DATABASE and ALTER DATABASE ... RENAME wait for other sessions to leave: sluice's workers
+ * there are asked to, and no new one starts for a while.
+ */
+static void
+release_database(Oid database)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), RELEASE_MS);
+
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < SCHEDULER_MAX_DATABASES; i++)
+		if (state->databases[i].database == database)
+			state->databases[i].released_until = until;
+	for (int i = 0; i < SCHEDULER_MAX_WORKERS; i++)
+		if (state->workers[i].pid > 0 && state->workers[i].database == database)
+			kill(state->workers[i].pid, SIGTERM);
+	LWLockRelease(state->lock);
+}
+
+static void
+utility_hook(PlannedStmt *pstmt, const char *query, bool read_only_tree,
+			 ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *env,
+			 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	const char *leaving = NULL;
+
+	if (IsA(stmt, DropdbStmt))
+		leaving = ((DropdbStmt *) stmt)->dbname;
+	else if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+		leaving = ((RenameStmt *) stmt)->subname;
+	if (leaving && state && OidIsValid(get_database_oid(leaving, true)))
+		release_database(get_database_oid(leaving, true));
+
+	if (prev_utility_hook)
+		prev_utility_hook(pstmt, query, read_only_tree, context, params, env, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+}
+
 void
 scheduler_init(void)
 {
 	BackgroundWorker launcher;
 
+	prev_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = utility_hook;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = request_shmem;
 	prev_shmem_startup_hook = shmem_startup_hook;
@@ -102,6 +152,7 @@ database_entry(Oid database)
 	free_entry->database = database;
 	free_entry->wake_at = DT_NOEND;
 	free_entry->wanted = 0;
+	free_entry->released_until = 0;
 	return free_entry;
 }
 
@@ -139,6 +190,29 @@ scheduler_wake(Oid database, int wanted, TimestampTz at)
 	LWLockRelease(state->lock);
 	if (launcher)
 		SetLatch(launcher);
+}
+
+bool
+scheduler_go_idle(WorkerSlot *worker)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		idle = true;
+
+	LWLockAcquire(state->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < SCHEDULER_MAX_DATABASES && idle; i++)
+	{
+		DatabaseWake *d = &state->databases[i];
+
+		if (d->database == worker->database && d->wanted > 0 && d->wake_at <= now)
+		{
+			idle = false;
+			if (--d->wanted <= 0)
+				d->wake_at = DT_NOEND;
+		}
+	}
+	worker->idle = idle;
+	LWLockRelease(state->lock);
+	return idle;
 }
 
 static void

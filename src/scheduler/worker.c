@@ -383,18 +383,17 @@ sluice_worker_main(Datum arg)
 		wait_ms = sluice_worker_idle_timeout_ms - (long) ((now - idle_since) / 1000);
 		if (wake > 0)
 			wait_ms = Min(wait_ms, Max((wake - now) / 1000 + 1, 1));
-		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-		me->idle = true;
-		LWLockRelease(shared->lock);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-		me->idle = false;
-		LWLockRelease(shared->lock);
-		/* Woken for work or for a deadline: look now. */
-		if (wake > 0 && GetCurrentTimestamp() >= wake)
-			swept = 0;
+		if (scheduler_go_idle(me))
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+			me->idle = false;
+			LWLockRelease(shared->lock);
+		}
+		/* Woken for work, a new objective or a deadline: look at everything now. */
+		swept = 0;
 	}
 
 	/* The launcher starts a worker here again when a backoff ends or an objective falls due. */
