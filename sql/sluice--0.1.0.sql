@@ -837,7 +837,8 @@ BEGIN
     SELECT (SELECT array_agg(n.kind || ':' || n.name ORDER BY n.i) FROM n),
            coalesce(array_agg(a.i), '{}'), coalesce(array_agg(b.i), '{}')
       INTO nodes, edge_from, edge_to
-      FROM n a JOIN n b ON a.target = ANY (b.reads) AND a.i <> b.i;
+      FROM n b CROSS JOIN LATERAL unnest(b.reads) AS r(relation)
+      JOIN n a ON a.target = r.relation AND a.i <> b.i;
     nodes := coalesce(nodes, '{}');
 
     FOREACH term IN ARRAY string_to_array(coalesce(selector, '*'), ',') LOOP
