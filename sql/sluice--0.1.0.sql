@@ -810,6 +810,16 @@ CREATE VIEW sluice._runnable AS
       AND NOT EXISTS (SELECT FROM sluice.model m WHERE format('%I.%I', m.target_schema, m.target_name) = e.target);
 GRANT SELECT ON sluice._runnable TO PUBLIC;
 
+-- The nodes reachable from `start` along edges src[j] -> dst[j].
+CREATE FUNCTION sluice._reachable(start integer[], src integer[], dst integer[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE reach(i) AS (
+        SELECT e.d FROM unnest(src, dst) AS e(s, d) WHERE e.s = ANY (start)
+        UNION
+        SELECT e.d FROM unnest(src, dst) AS e(s, d) JOIN reach ON e.s = reach.i)
+    SELECT coalesce(array_agg(i), '{}') FROM reach
+$$;
+
 -- The runs a selector covers, upstream first, each with the steps it reads directly.  `kinds`
 -- limits the graph (sluice.build plans models only).  Selector terms, comma separated: '*',
 -- 'name' (a model or a source), 'model:name', 'source:name', 'check:relation', 'tag:x', each
@@ -875,20 +885,10 @@ BEGIN
             END IF;
         END IF;
         IF left(term, 1) = '+' THEN
-            found := found || ARRAY(
-                WITH RECURSIVE up(i) AS (
-                    SELECT e.f FROM unnest(edge_from, edge_to) AS e(f, t) WHERE e.t = ANY (found)
-                    UNION
-                    SELECT e.f FROM unnest(edge_from, edge_to) AS e(f, t) JOIN up ON e.t = up.i)
-                SELECT up.i FROM up);
+            found := found || sluice._reachable(found, edge_to, edge_from);
         END IF;
         IF right(term, 1) = '+' AND length(term) > 1 THEN
-            found := found || ARRAY(
-                WITH RECURSIVE down(i) AS (
-                    SELECT e.t FROM unnest(edge_from, edge_to) AS e(f, t) WHERE e.f = ANY (found)
-                    UNION
-                    SELECT e.t FROM unnest(edge_from, edge_to) AS e(f, t) JOIN down ON e.f = down.i)
-                SELECT down.i FROM down);
+            found := found || sluice._reachable(found, edge_from, edge_to);
         END IF;
         picked := picked || found;
     END LOOP;

@@ -20,6 +20,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/run.h"
+#include "util/bgworker.h"
 #include "util/role.h"
 
 /* What a failing backend hands the recorder worker. */
@@ -185,14 +186,8 @@ run_record_autonomously(RunRecord *run, const char *status, const char *error,
 	msg->recorded = false;
 	strcpy(msg->row, row);
 
-	memset(&worker, 0, sizeof(worker));
-	snprintf(worker.bgw_name, BGW_MAXLEN, "sluice run recorder for run " INT64_FORMAT, run->id);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "sluice run recorder");
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "sluice");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sluice_run_recorder_main");
+	sluice_bgworker(&worker, psprintf("sluice run recorder for run " INT64_FORMAT, run->id),
+					"sluice run recorder", "sluice_run_recorder_main");
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 

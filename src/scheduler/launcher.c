@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "scheduler/scheduler.h"
+#include "util/bgworker.h"
 
 /* Retry after this when no background worker slot was free. */
 #define NO_SLOT_RETRY_MS 1000
@@ -89,14 +90,7 @@ start_worker(SchedulerState *s, int slot, Oid database)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	snprintf(worker.bgw_name, BGW_MAXLEN, "sluice worker %d", slot);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "sluice worker");
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "sluice");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sluice_worker_main");
+	sluice_bgworker(&worker, psprintf("sluice worker %d", slot), "sluice worker", "sluice_worker_main");
 	worker.bgw_main_arg = Int32GetDatum(slot);
 	memcpy(worker.bgw_extra, &database, sizeof(Oid));
 	worker.bgw_notify_pid = MyProcPid;

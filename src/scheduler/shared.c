@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 
 #include "scheduler/scheduler.h"
+#include "util/bgworker.h"
 
 PG_FUNCTION_INFO_V1(sluice_wake_workers);
 PG_FUNCTION_INFO_V1(sluice_queued);
@@ -115,14 +116,8 @@ scheduler_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = attach_shmem;
 
-	memset(&launcher, 0, sizeof(launcher));
-	snprintf(launcher.bgw_name, BGW_MAXLEN, "sluice launcher");
-	snprintf(launcher.bgw_type, BGW_MAXLEN, "sluice launcher");
-	launcher.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	launcher.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	launcher.bgw_restart_time = 5;
-	snprintf(launcher.bgw_library_name, BGW_MAXLEN, "sluice");
-	snprintf(launcher.bgw_function_name, BGW_MAXLEN, "sluice_launcher_main");
+	sluice_bgworker(&launcher, "sluice launcher", "sluice launcher", "sluice_launcher_main");
+	launcher.bgw_restart_time = 5;	/* seconds; it has no work of its own to lose */
 	RegisterBackgroundWorker(&launcher);
 }
 

@@ -320,6 +320,7 @@ sluice_worker_main(Datum arg)
 	TimestampTz idle_since;
 	TimestampTz wake = 0;
 	TimestampTz swept = 0;
+	bool		sweep_now = true;
 	ClaimedRun	run;
 
 	shared = scheduler_state();
@@ -358,13 +359,8 @@ sluice_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		now = GetCurrentTimestamp();
-		if (TimestampDifferenceExceeds(swept, now, FRESHNESS_SWEEP_MS))
-		{
-			wake = next_wake();
-			swept = now;
-		}
 
+		/* Work first: a worker woken for a queued run claims it before anything else. */
 		MemoryContextReset(worker_context);
 		if (claim(&run))
 		{
@@ -373,7 +369,18 @@ sluice_worker_main(Datum arg)
 
 			settle(&run, error, timed_out);
 			idle_since = GetCurrentTimestamp();
+			if (TimestampDifferenceExceeds(swept, idle_since, FRESHNESS_SWEEP_MS))
+			{
+				wake = next_wake();
+				swept = GetCurrentTimestamp();
+			}
 			continue;
+		}
+		if (sweep_now || TimestampDifferenceExceeds(swept, GetCurrentTimestamp(), FRESHNESS_SWEEP_MS))
+		{
+			wake = next_wake();
+			swept = GetCurrentTimestamp();
+			sweep_now = false;
 		}
 
 		/* Nothing ready: linger, so the next run starts without a new worker. */
@@ -392,8 +399,8 @@ sluice_worker_main(Datum arg)
 			me->idle = false;
 			LWLockRelease(shared->lock);
 		}
-		/* Woken for work, a new objective or a deadline: look at everything now. */
-		swept = 0;
+		/* Woken for work, a new objective or a deadline: freshness is looked at too. */
+		sweep_now = true;
 	}
 
 	/* The launcher starts a worker here again when a backoff ends or an objective falls due. */
