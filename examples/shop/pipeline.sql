@@ -151,5 +151,26 @@ JOIN sluice.dataset f ON f.id = e.from_id
 WHERE e.via_name = 'marts.revenue_by_country' ORDER BY c.to_column, f.name, c.from_column;
 
 \echo
-\echo '== 8. The run history'
+\echo '== 8. The queue: the same models run by sluice''s background workers, independent ones side by side'
+SELECT run_id, kind, target, waits_for
+FROM sluice.enqueue('staging.orders+,staging.customers+', force => true);
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM sluice.run WHERE status IN ('queued', 'running'));
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT id, target, status, worker_pid, round(extract(epoch FROM started_at - queued_at) * 1000) AS waited_ms,
+       round(extract(epoch FROM finished_at - started_at) * 1000) AS took_ms, error
+FROM sluice.run WHERE trigger = 'enqueue' ORDER BY id;
+-- pg_cron is the clock: a schedule is a pg_cron job that queues the selector.
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+SELECT name, selector, cron FROM sluice.schedule('staging.orders+', '0 * * * *', name => 'hourly_orders');
+SELECT name, selector, cron, jobid IS NOT NULL AS has_pg_cron_job, active FROM sluice.schedules;
+SELECT sluice.unschedule('hourly_orders');
+
+\echo
+\echo '== 9. The run history'
 SELECT id, kind, target, status, rows, error FROM sluice.run ORDER BY id DESC LIMIT 12;
