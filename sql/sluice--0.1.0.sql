@@ -810,6 +810,21 @@ CREATE VIEW sluice._runnable AS
       AND NOT EXISTS (SELECT FROM sluice.model m WHERE format('%I.%I', m.target_schema, m.target_name) = e.target);
 GRANT SELECT ON sluice._runnable TO PUBLIC;
 
+-- A relation name as the given search_path resolves it, spelled as sluice.dataset spells it.
+CREATE FUNCTION sluice._relation_in_path(relation text, path text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    resolved text;
+BEGIN
+    PERFORM set_config('search_path', path, true);
+    SELECT format('%I.%I', n.nspname, c.relname) INTO resolved
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = to_regclass(relation);
+    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN coalesce(resolved, relation);
+END
+$$;
+
 -- The nodes reachable from `start` along edges src[j] -> dst[j].
 CREATE FUNCTION sluice._reachable(start integer[], src integer[], dst integer[]) RETURNS integer[]
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -821,10 +836,12 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The runs a selector covers, upstream first, each with the steps it reads directly.  `kinds`
--- limits the graph (sluice.build plans models only).  Selector terms, comma separated: '*',
+-- limits the graph (sluice.build plans models only); `caller_path` is the search_path that
+-- resolves check:relation (the caller's, by default).  Selector terms, comma separated: '*',
 -- 'name' (a model or a source), 'model:name', 'source:name', 'check:relation', 'tag:x', each
 -- optionally '+term' (with its upstream) or 'term+' (with its downstream).
 CREATE FUNCTION sluice._run_plan(selector text, kinds text[],
+                                 caller_path text DEFAULT current_setting('search_path'),
                                  OUT step integer, OUT kind text, OUT id bigint, OUT name text,
                                  OUT owner regrole, OUT upstream integer[])
 RETURNS SETOF record LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -868,7 +885,7 @@ BEGIN
             wanted := CASE
                 WHEN core LIKE 'model:%' THEN ARRAY['build:' || substr(core, 7)]
                 WHEN core LIKE 'source:%' THEN ARRAY['pull:' || substr(core, 8)]
-                WHEN core LIKE 'check:%' THEN ARRAY['check:' || sluice._dataset_name(substr(core, 7))]
+                WHEN core LIKE 'check:%' THEN ARRAY['check:' || sluice._relation_in_path(substr(core, 7), caller_path)]
                 ELSE ARRAY['build:' || core, 'pull:' || core] END;
             found := ARRAY(SELECT i FROM unnest(wanted) w, array_position(nodes, w) i WHERE i IS NOT NULL);
             IF found = '{}' AND only_models THEN
@@ -1650,6 +1667,19 @@ BEGIN
 END
 $$;
 
+-- Run history is capped: runs older than `older_than` go, with their check results, except each
+-- target's last success (later builds and freshness depend on it) and what is queued or running.
+CREATE FUNCTION sluice._prune_runs(older_than interval) RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH gone AS (
+        DELETE FROM sluice.run r
+        WHERE r.finished_at < now() - older_than AND r.status NOT IN ('queued', 'running')
+          AND r.id NOT IN (SELECT max(l.id) FROM sluice.run l WHERE l.status = 'success'
+                           GROUP BY l.kind, l.target)
+        RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+
 -- When a worker should look again: the next retry's backoff ends or a definition falls due.
 CREATE FUNCTION sluice._next_wake(freshness_due timestamptz) RETURNS timestamptz
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -1702,8 +1732,10 @@ $$;
 CREATE FUNCTION sluice.schedule(selector text, cron text, name text DEFAULT NULL,
                                 force boolean DEFAULT false)
 RETURNS sluice.schedule
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- Not pinned: the selector's check:relation terms resolve with the caller's search_path.
+LANGUAGE plpgsql AS $$
 DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
     schedule_name text := coalesce(name, selector);
     job bigint;
     result sluice.schedule;
@@ -1716,7 +1748,7 @@ BEGIN
                   DETAIL = 'It belongs to another role; only its members may change it.';
     END IF;
     -- Fails now, not at the first firing, when the selector names nothing.
-    PERFORM FROM sluice._run_plan(selector, '{pull,build,check}');
+    PERFORM FROM sluice._run_plan(selector, '{pull,build,check}', caller_path);
     -- pg_cron runs the job as the current user, who must be allowed to run what it queues.
     EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
         USING 'sluice: ' || schedule_name, cron,
@@ -1786,7 +1818,7 @@ GRANT SELECT ON sluice.policies, sluice.freshness, sluice.freshness_alert, sluic
                 sluice.workers TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION sluice._enqueue_plan(jsonb, boolean, text), sluice._claim(integer),
     sluice._settle(bigint, text, text, text, boolean), sluice._interrupted(bigint[]),
-    sluice._upstream_landed(text), sluice._freshness_sweep() FROM PUBLIC;
+    sluice._upstream_landed(text), sluice._freshness_sweep(), sluice._prune_runs(interval) FROM PUBLIC;
 
 -- A worker looks at this database once the extension exists (freshness objectives, queued runs).
 SELECT sluice._wake_workers();

@@ -74,6 +74,11 @@ _PG_init(void)
 							"How long a worker with nothing to run waits for work before it exits.",
 							NULL, &sluice_worker_idle_timeout_ms, 10000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sluice.run_retention",
+							"How long sluice's workers keep run history; 0 keeps it all.",
+							"Each target's last successful run is always kept.",
+							&sluice_run_retention_s, 30 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sluice");
 
 	/* The launcher and shared memory exist only when preloaded, and never during pg_upgrade. */

@@ -2,7 +2,7 @@
 -- and cancel, policies, data-aware triggers, freshness, schedules without pg_cron here.  (Workers
 -- run only what commits; the session tests watch them run.)
 BEGIN;
-SELECT plan(40);
+SELECT plan(44);
 
 \ir fixtures/events_source.sql
 CREATE SCHEMA tap_raw;
@@ -151,6 +151,18 @@ SELECT throws_ok($$SELECT sluice.schedule('tap_mart.counted', '*/5 * * * *')$$, 
                  'scheduling says where pg_cron runs');
 SELECT throws_ok($$SELECT sluice.unschedule('none')$$, '42704', 'schedule "none" does not exist',
                  'an unknown schedule cannot be removed');
+
+-- Run history is capped, but each target's last success stays (builds and freshness need it).
+UPDATE sluice.run SET finished_at = now() - interval '60 days' WHERE status <> 'queued';
+SELECT ok(sluice._prune_runs('30 days') > 0, 'old runs are pruned');
+SELECT is((SELECT count(*) FROM sluice.run r WHERE r.status = 'success'
+           AND r.id <> (SELECT max(l.id) FROM sluice.run l WHERE l.status = 'success'
+                        AND l.kind = r.kind AND l.target = r.target)), 0::bigint,
+          'all but the last success of each target');
+SELECT is((SELECT count(*) FROM sluice.run WHERE status = 'success'),
+          (SELECT count(DISTINCT (kind, target)) FROM sluice.run WHERE status = 'success'),
+          'which stays');
+SELECT ok(EXISTS (SELECT FROM sluice.run WHERE status = 'queued'), 'and queued runs stay');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -19,6 +19,7 @@
 /* Settings (see _PG_init). */
 extern int	sluice_max_workers;
 extern int	sluice_worker_idle_timeout_ms;
+extern int	sluice_run_retention_s;
 
 typedef struct WorkerSlot
 {

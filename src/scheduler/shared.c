@@ -28,6 +28,7 @@ PG_FUNCTION_INFO_V1(sluice_workers);
 
 int			sluice_max_workers = 2;
 int			sluice_worker_idle_timeout_ms = 10000;
+int			sluice_run_retention_s = 30 * 24 * 3600;
 
 static SchedulerState *state = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;

@@ -299,13 +299,35 @@ settle(ClaimedRun *run, ErrorData *error, bool timed_out)
 	LWLockRelease(shared->lock);
 }
 
-/* Announces late definitions; returns when a worker is next needed here (0: not). */
+/* Deletes run history older than sluice.run_retention, at most once an hour per worker. */
+static void
+prune_history(void)
+{
+	static TimestampTz pruned = 0;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (sluice_run_retention_s == 0 ||
+		!TimestampDifferenceExceeds(pruned, GetCurrentTimestamp(), 3600 * 1000))
+		return;
+	pruned = GetCurrentTimestamp();
+	values[0] = CStringGetTextDatum(psprintf("%d seconds", sluice_run_retention_s));
+	begin_transaction();
+	catalog_exec("SELECT sluice._prune_runs($1::interval)", 1, argtypes, values, NULL, false);
+	commit_transaction();
+}
+
+/*
+ * Announces late definitions (and prunes history when due); returns when a worker is next needed
+ * here (0: not).
+ */
 static TimestampTz
 next_wake(void)
 {
 	bool		isnull;
 	Datum		when;
 
+	prune_history();
 	begin_transaction();
 	catalog_exec("SELECT sluice._next_wake(sluice._freshness_sweep())", 0, NULL, NULL, NULL, false);
 	when = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -8,7 +8,7 @@ set -euo pipefail
 db=sluice_sessions_queue
 . "$(dirname "$0")/tap.bash"
 done_sql() { echo "SELECT NOT EXISTS (SELECT FROM sluice.run WHERE status IN ('queued', 'running'))"; }
-echo "1..21"
+echo "1..23"
 
 # Two chains of two slow models: the chains run side by side, each model after its upstream.
 q <<'SQL' >/dev/null
@@ -139,6 +139,21 @@ check "four pulls that loaded rows ran the model that reads them at most twice" 
   "SELECT count(*) BETWEEN 1 AND 2 AND bool_and(status = 'success' AND trigger = 'upstream')
    FROM sluice.run WHERE target = 'follower'"
 check "and it holds the latest data" "SELECT n = 15 FROM follower"
+
+# Pulls and checks run from the queue too: the check of a relation sluice does not build records
+# its results with the run.
+q <<'SQL' >/dev/null
+CREATE TABLE lookup (code text);
+INSERT INTO lookup VALUES ('a'), (NULL);
+SELECT count(*) FROM sluice.expect('lookup', 'not_null', 'code');
+SELECT count(*) FROM sluice.enqueue('source:feed,check:lookup');
+SQL
+wait_for "$(done_sql)" 15
+check "a queued pull loads its rows" \
+  "SELECT status = 'success' AND rows = 3 FROM sluice.run WHERE kind = 'pull' AND trigger = 'enqueue'"
+check "a queued check records its results with its run" \
+  "SELECT r.status = 'failed' AND c.unexpected_count = 1 FROM sluice.run r JOIN sluice.check_result c ON c.run_id = r.id
+   WHERE r.kind = 'check' AND r.target = 'public.lookup'"
 
 # Freshness: a missed objective is announced once.
 listen 4 /tmp/sluice_q_fresh.$$

@@ -17,11 +17,21 @@ cleanup() {
   [ "$had_cron" = "1" ] || q -c "DROP EXTENSION IF EXISTS pg_cron" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-echo "1..5"
+echo "1..6"
+
+q -c "CREATE EXTENSION sluice" >/dev/null
+n=$((n + 1))
+if [ "$had_cron" = "1" ]; then
+  echo "ok $n # skip pg_cron's extension already exists in $db"
+elif { q -c "SELECT sluice.schedule('*', '* * * * *')" 2>&1 || true; } |
+     grep -q 'pg_cron is loaded but its extension is not created in this database'; then
+  echo "ok $n - without pg_cron's extension, scheduling says to create it"
+else
+  echo "not ok $n - without pg_cron's extension, scheduling says to create it"; failed=1
+fi
 
 q <<'SQL' >/dev/null
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-CREATE EXTENSION sluice;
 CREATE TABLE sluice_tick_src (at timestamptz DEFAULT clock_timestamp());
 INSERT INTO sluice_tick_src DEFAULT VALUES;
 SELECT sluice.create_model('sluice_tick', 'SELECT count(*) AS n FROM sluice_tick_src', 'table');
