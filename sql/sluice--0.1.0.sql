@@ -1304,6 +1304,11 @@ $$;
 CREATE FUNCTION sluice._follow_renames() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- A view's own edges are named after it.
+    UPDATE sluice.lineage_edge e SET via_name = format('%I.%I', n.nspname, c.relname)
+    FROM sluice.dataset d, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE e.via_kind = 'view' AND e.to_id = d.id AND c.oid = d.relid
+      AND e.via_name <> format('%I.%I', n.nspname, c.relname);
     UPDATE sluice.dataset d SET name = format('%I.%I', n.nspname, c.relname)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = d.relid AND d.name <> format('%I.%I', n.nspname, c.relname);
@@ -1324,12 +1329,20 @@ $$;
 CREATE EVENT TRIGGER sluice_follow_drops ON sql_drop EXECUTE FUNCTION sluice._follow_drops();
 REVOKE EXECUTE ON FUNCTION sluice._datasets(text[], text[]) FROM PUBLIC;
 
--- The live dataset of a relation (by OID, whatever it was called when recorded) or a URL.
+CREATE FUNCTION sluice.scan_lineage(OUT view text, OUT inputs integer, OUT column_edges integer)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_scan_lineage' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION sluice.scan_lineage() IS
+    'record the lineage (tables and columns) of every view and materialized view in the database '
+    'that no sluice model builds, from the query PostgreSQL stores for it; run again after changes';
+
+-- The live dataset of a relation (by OID, whatever it was called when recorded) or a URL.  The
+-- graph functions are not pinned to a search_path: a relation name resolves as the caller's would.
 CREATE FUNCTION sluice._dataset_id(rel text) RETURNS bigint
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT coalesce(
-        (SELECT d.id FROM sluice.dataset d WHERE rel NOT LIKE '%://%' AND d.relid = to_regclass(rel)),
-        (SELECT d.id FROM sluice.dataset d WHERE d.name = sluice._dataset_name(rel) AND d.dropped_at IS NULL))
+        (SELECT d.id FROM sluice.dataset d
+         WHERE rel NOT LIKE '%://%' AND d.relid = pg_catalog.to_regclass(rel)),
+        (SELECT d.id FROM sluice.dataset d WHERE d.name = rel AND d.dropped_at IS NULL))
 $$;
 
 -- The edges reached from a dataset, nearest first (each dataset is followed once).
@@ -1340,7 +1353,7 @@ RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_walk' LANGUAGE C STABLE;
 CREATE FUNCTION sluice.upstream(rel text, max_depth integer DEFAULT NULL)
 RETURNS TABLE (depth integer, dataset text, dataset_kind text, feeds text,
                via_kind text, via_name text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT w.depth, f.name, f.kind, t.name, e.via_kind, e.via_name
     FROM sluice._walk(sluice._dataset_id(rel), true, max_depth) w
     JOIN sluice.lineage_edge e ON e.id = w.edge_id
@@ -1353,7 +1366,7 @@ COMMENT ON FUNCTION sluice.upstream(text, integer) IS
 CREATE FUNCTION sluice.downstream(rel text, max_depth integer DEFAULT NULL)
 RETURNS TABLE (depth integer, dataset text, dataset_kind text, fed_by text,
                via_kind text, via_name text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT w.depth, t.name, t.kind, f.name, e.via_kind, e.via_name
     FROM sluice._walk(sluice._dataset_id(rel), false, max_depth) w
     JOIN sluice.lineage_edge e ON e.id = w.edge_id

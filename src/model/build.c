@@ -18,7 +18,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/run.h"
-#include "model/column_lineage.h"
+#include "lineage/lineage.h"
 #include "model/deps.h"
 #include "model/materialize.h"
 #include "util/relname.h"
@@ -96,58 +96,6 @@ build_model(void *arg)
 	if (strcmp(m->materialized, "view") != 0 && b->rejected == NULL)
 		ensure_indexes(b);
 	role_switch_exit(&rs);
-}
-
-static const char *
-dataset_kind(Oid relid)
-{
-	switch (get_rel_relkind(relid))
-	{
-		case RELKIND_VIEW:
-			return "view";
-		case RELKIND_MATVIEW:
-			return "materialized_view";
-		default:
-			return "table";
-	}
-}
-
-static void
-record_lineage(ModelBuild *b, int64 run_id)
-{
-	List	   *names = NIL;
-	List	   *kinds = NIL;
-	List	   *from_names = NIL;
-	List	   *from_columns = NIL;
-	List	   *to_columns = NIL;
-	List	   *column_kinds = NIL;
-	ListCell   *lc;
-
-	foreach(lc, model_input_relations(b->query))
-	{
-		Oid			relid = lfirst_oid(lc);
-		char	   *name = relation_quoted_name(relid);
-
-		if (strcmp(name, b->target) == 0)
-			continue;
-		names = lappend(names, name);
-		kinds = lappend(kinds, (char *) dataset_kind(relid));
-	}
-	lineage_replace_inputs("model", b->model->name, b->target,
-						   strcmp(b->model->materialized, "view") == 0 ? "view" : "table",
-						   names, kinds, run_id);
-
-	foreach(lc, query_column_lineage(b->query))
-	{
-		ColumnEdge *e = lfirst(lc);
-
-		from_names = lappend(from_names, relation_quoted_name(e->from_relid));
-		from_columns = lappend(from_columns, e->from_column);
-		to_columns = lappend(to_columns, e->to_column);
-		column_kinds = lappend(column_kinds, (char *) e->kind);
-	}
-	lineage_replace_columns("model", b->model->name, b->target, from_names, from_columns,
-							to_columns, column_kinds);
 }
 
 static bool
@@ -267,7 +215,9 @@ sluice_build(PG_FUNCTION_ARGS)
 				run_detail_text(&run, "full_reason", b.full_reason);
 			if (b.high_water)
 				run_detail_text(&run, "high_water", b.high_water);
-			record_lineage(&b, run.id);
+			lineage_record_query("model", b.model->name, b.target,
+								 strcmp(b.model->materialized, "view") == 0 ? "view" : "table",
+								 b.query, run.id);
 			run_landed(b.target);
 			(void) run_finish(&run, "success", NULL);
 			built++;

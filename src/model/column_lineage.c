@@ -3,7 +3,9 @@
  *
  * An output column is traced down to the relation columns its expression reads.  The kind is the
  * strongest met on the way: a bare column (or binary-compatible cast) is a copy ("identity"), any
- * other expression a transformation, an aggregate or window function an aggregation.
+ * other expression a transformation, an aggregate or window function an aggregation.  Columns that
+ * decide which rows come out (WHERE and HAVING conditions, at any level: "filter"; JOIN ... ON
+ * conditions: "join") are traced the same way, to the output "*".
  */
 #include "postgres.h"
 
@@ -17,10 +19,12 @@ typedef enum TraceKind
 {
 	KIND_IDENTITY,
 	KIND_TRANSFORMATION,
-	KIND_AGGREGATION
+	KIND_AGGREGATION,
+	KIND_FILTER,
+	KIND_JOIN
 } TraceKind;
 
-static const char *const kind_names[] = {"identity", "transformation", "aggregation"};
+static const char *const kind_names[] = {"identity", "transformation", "aggregation", "filter", "join"};
 
 typedef struct Trace
 {
@@ -50,7 +54,7 @@ add_edge(Trace *t, Oid relid, AttrNumber attno, TraceKind kind)
 			strcmp(e->to_column, t->to_column) == 0)
 		{
 			/* kind_names are in order of strength */
-			for (int k = kind + 1; k <= KIND_AGGREGATION; k++)
+			for (int k = kind + 1; k <= KIND_JOIN; k++)
 				if (e->kind == kind_names[k])
 					return;
 			e->kind = kind_names[kind];
@@ -157,7 +161,7 @@ expression_walker(Node *node, Trace *t)
 		return false;
 	}
 	if (IsA(node, Aggref) || IsA(node, WindowFunc))
-		t->kind = KIND_AGGREGATION;
+		t->kind = Max(t->kind, KIND_AGGREGATION);
 	result = expression_tree_walker(node, expression_walker, t);
 	t->kind = outer;
 	return result;
@@ -221,6 +225,88 @@ trace_column(Trace *t, Query *query, AttrNumber attno, TraceKind kind)
 	t->path_columns = list_delete_last(t->path_columns);
 }
 
+static void trace_conditions(Trace *t, Query *query);
+
+/* Conditions in an expression's sublinks filter the rows the sublink reads. */
+static bool
+sublink_conditions(Node *node, Trace *t)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		trace_conditions(t, (Query *) ((SubLink *) node)->subselect);
+		return false;
+	}
+	return expression_tree_walker(node, sublink_conditions, t);
+}
+
+static void
+trace_condition(Trace *t, Node *condition, TraceKind kind)
+{
+	if (condition == NULL)
+		return;
+	trace_expression(t, condition, kind);
+	(void) sublink_conditions(condition, t);
+}
+
+static void
+trace_join_tree(Trace *t, Query *query, Node *node)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return;
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			trace_join_tree(t, query, lfirst(lc));
+		trace_condition(t, ((FromExpr *) node)->quals, KIND_FILTER);
+	}
+	else if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		trace_join_tree(t, query, join->larg);
+		trace_join_tree(t, query, join->rarg);
+		trace_condition(t, join->quals, KIND_JOIN);
+	}
+	else if (IsA(node, RangeTblRef))
+	{
+		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) node)->rtindex, query->rtable);
+
+		if (rte->rtekind == RTE_SUBQUERY)
+			trace_conditions(t, rte->subquery);
+	}
+}
+
+/* The columns that decide which rows `query` (nested in `levels`) returns, as edges to "*". */
+static void
+trace_conditions(Trace *t, Query *query)
+{
+	ListCell   *lc;
+
+	t->levels = lcons(query, t->levels);
+	trace_join_tree(t, query, (Node *) query->jointree);
+	trace_condition(t, query->havingQual, KIND_FILTER);
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst(lc);
+
+		if (IsA(cte->ctequery, Query))
+			trace_conditions(t, (Query *) cte->ctequery);
+	}
+	if (query->setOperations)
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->rtekind == RTE_SUBQUERY)
+				trace_conditions(t, rte->subquery);
+		}
+	t->levels = list_delete_first(t->levels);
+}
+
 List *
 query_column_lineage(Query *query)
 {
@@ -236,5 +322,7 @@ query_column_lineage(Query *query)
 		t.to_column = tle->resname;
 		trace_column(&t, query, tle->resno, KIND_IDENTITY);
 	}
+	t.to_column = "*";
+	trace_conditions(&t, query);
 	return t.edges;
 }
