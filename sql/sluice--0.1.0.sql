@@ -1895,3 +1895,180 @@ REVOKE EXECUTE ON FUNCTION sluice._enqueue_plan(jsonb, boolean, text), sluice._c
 
 -- A worker looks at this database once the extension exists (freshness objectives, queued runs).
 SELECT sluice._wake_workers();
+
+-------------------------------------------------------------------------------------------------
+-- Lineage: impact, pictures, the catalog, search
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION sluice.impact(rel text, column_name text)
+RETURNS TABLE (depth integer, object text, dataset text, column_name text, dependency text, via text)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE hit (depth, dataset_id, col, dependency, via) AS (
+        SELECT 0, sluice._dataset_id(rel), impact.column_name, 'itself'::text, NULL::text
+        UNION
+        SELECT h.depth + 1, e.to_id, c.to_column, c.transformation, e.via_kind || ' ' || e.via_name
+        FROM hit h
+        JOIN sluice.lineage_edge e ON e.from_id = h.dataset_id
+        JOIN sluice.dataset t ON t.id = e.to_id AND t.dropped_at IS NULL
+        -- A filter or join key (*) changes which rows a dataset has: all that is made from it.
+        JOIN sluice.column_lineage c ON c.edge_id = e.id AND (c.from_column = h.col OR h.col = '*')
+        WHERE h.depth < 100
+    ),
+    nearest AS (
+        SELECT DISTINCT ON (h.dataset_id, h.col) h.* FROM hit h
+        ORDER BY h.dataset_id, h.col, h.depth, h.dependency, h.via
+    )
+    SELECT x.depth, x.object, x.dataset, x.column_name, x.dependency, x.via FROM (
+        SELECT n.depth, 'column' AS object, d.name AS dataset, n.col AS column_name, n.dependency, n.via
+        FROM nearest n JOIN sluice.dataset d ON d.id = n.dataset_id
+        WHERE n.depth > 0
+        UNION ALL
+        SELECT n.depth, 'expectation', d.name, x.column_name, x.kind, x.name
+        FROM nearest n JOIN sluice.dataset d ON d.id = n.dataset_id
+        JOIN sluice.expectation x ON x.target = d.name
+         AND (n.col = '*' OR x.column_name = n.col OR x.args -> 'columns' ? n.col
+              OR x.args ->> 'field' = n.col)
+    ) x
+    ORDER BY x.depth, x.object, x.dataset, x.column_name
+$$;
+COMMENT ON FUNCTION sluice.impact(text, text) IS
+    'what depends on a column, before you change it: every downstream column (with how it depends: '
+    'identity, transformation, aggregation, or filter/join for every column, *) and every expectation on them';
+
+-- The datasets and edges around a relation (upstream and downstream), for pictures.
+CREATE FUNCTION sluice._neighbourhood(rel text, max_depth integer,
+    OUT edge_id bigint, OUT from_id bigint, OUT to_id bigint, OUT label text)
+RETURNS SETOF record LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT e.id, e.from_id, e.to_id,
+           CASE e.via_kind WHEN 'capture' THEN e.statement || ' by ' || e.via_name
+                           ELSE e.via_kind || ' ' || e.via_name END
+    FROM (SELECT w.edge_id FROM sluice._walk(sluice._dataset_id(rel), true, max_depth) w
+          UNION
+          SELECT w.edge_id FROM sluice._walk(sluice._dataset_id(rel), false, max_depth) w) w
+    JOIN sluice.lineage_edge e ON e.id = w.edge_id
+$$;
+
+CREATE FUNCTION sluice.lineage_dot(rel text, max_depth integer DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH e AS (SELECT * FROM sluice._neighbourhood(rel, max_depth)),
+    n AS (SELECT d.* FROM sluice.dataset d
+          WHERE d.id IN (SELECT e.from_id FROM e UNION SELECT e.to_id FROM e UNION SELECT sluice._dataset_id(rel)))
+    SELECT concat_ws(E'\n',
+        'digraph lineage {',
+        '  rankdir=LR;',
+        '  node [shape=box, style=rounded, fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+        (SELECT string_agg(format('  d%s [label="%s\n%s"%s];', n.id, replace(replace(n.name, '\', '\\'), '"', '\"'),
+                                  replace(n.kind, '_', ' '),
+                                  CASE WHEN n.id = sluice._dataset_id(rel) THEN ', style="rounded,filled", fillcolor="#ffe9a8"' ELSE '' END),
+                           E'\n' ORDER BY n.name) FROM n),
+        (SELECT string_agg(format('  d%s -> d%s [label="%s"];', e.from_id, e.to_id,
+                                  replace(replace(e.label, '\', '\\'), '"', '\"')),
+                           E'\n' ORDER BY e.from_id, e.to_id, e.label) FROM e),
+        '}')
+$$;
+COMMENT ON FUNCTION sluice.lineage_dot(text, integer) IS
+    'the lineage around a relation as a graphviz graph: psql -Atc "SELECT sluice.lineage_dot(...)" | dot -Tpng > lineage.png';
+
+CREATE FUNCTION sluice.lineage_mermaid(rel text, max_depth integer DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH e AS (SELECT * FROM sluice._neighbourhood(rel, max_depth)),
+    n AS (SELECT d.* FROM sluice.dataset d
+          WHERE d.id IN (SELECT e.from_id FROM e UNION SELECT e.to_id FROM e UNION SELECT sluice._dataset_id(rel)))
+    SELECT concat_ws(E'\n',
+        'flowchart LR',
+        (SELECT string_agg(format('  d%s["%s<br/><i>%s</i>"]', n.id, replace(n.name, '"', '#quot;'),
+                                  replace(n.kind, '_', ' ')),
+                           E'\n' ORDER BY n.name) FROM n),
+        (SELECT string_agg(format('  d%s -->|"%s"| d%s', e.from_id, replace(e.label, '"', '#quot;'), e.to_id),
+                           E'\n' ORDER BY e.from_id, e.to_id, e.label) FROM e),
+        (SELECT format('  style d%s fill:#ffe9a8', sluice._dataset_id(rel))))
+$$;
+COMMENT ON FUNCTION sluice.lineage_mermaid(text, integer) IS
+    'the lineage around a relation as a Mermaid flowchart (renders in GitHub, GitLab and Notion)';
+
+-- A relation's description and tags live in its COMMENT, so COMMENT ON and the catalog are always
+-- in step: tags are the comment's trailing #words.
+CREATE FUNCTION sluice._comment_parts(comment text, OUT description text, OUT tags text[])
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT nullif(btrim(regexp_replace(comment, '(\s+#[[:alnum:]_:.-]+)+\s*$', '')), ''),
+           coalesce(ARRAY(SELECT m[1] FROM regexp_matches(substring(comment FROM '((\s+#[[:alnum:]_:.-]+)+)\s*$'),
+                                                          '#([[:alnum:]_:.-]+)', 'g') m ORDER BY 1), '{}')
+$$;
+
+CREATE FUNCTION sluice.describe(rel regclass, description text, tags text[] DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE pg_catalog.format('COMMENT ON %s %s IS %L',
+        CASE (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel)
+            WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, rel,
+        pg_catalog.concat_ws(' ', description,
+            (SELECT pg_catalog.string_agg('#' OPERATOR(pg_catalog.||) t, ' ') FROM pg_catalog.unnest(tags) t)));
+END
+$$;
+COMMENT ON FUNCTION sluice.describe(regclass, text, text[]) IS
+    'set a relation''s description and tags, as its COMMENT (tags are trailing #words), so COMMENT ON '
+    'and sluice.catalog stay in step; needs ownership of the relation, as COMMENT ON does';
+
+CREATE VIEW sluice.catalog AS
+    WITH quality AS (
+        SELECT q.target,
+               CASE WHEN bool_or(q.status = 'failing') THEN 'failing'
+                    WHEN bool_or(q.status = 'warning') THEN 'warning'
+                    WHEN bool_or(q.status = 'passing') THEN 'passing' ELSE 'not run' END AS status
+        FROM sluice.quality q GROUP BY q.target
+    )
+    SELECT d.id, d.name, d.kind,
+           coalesce(pg_get_userbyid(c.relowner), s.owner::text) AS owner,
+           coalesce(cp.description, m.description, s.description) AS description,
+           ARRAY(SELECT DISTINCT t FROM unnest(cp.tags || coalesce(m.tags, '{}') || coalesce(s.tags, '{}')) t
+                 ORDER BY t) AS tags,
+           CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate,
+           coalesce(m.name, s.name) AS built_by,
+           r.id AS last_run_id, r.status AS last_run_status, r.finished_at AS last_run_at,
+           f.status AS freshness, q.status AS quality,
+           (SELECT count(DISTINCT e.from_id) FROM sluice.lineage_edge e WHERE e.to_id = d.id) AS upstream_count,
+           (SELECT count(DISTINCT e.to_id) FROM sluice.lineage_edge e WHERE e.from_id = d.id) AS downstream_count
+    FROM sluice.dataset d
+    LEFT JOIN pg_class c ON c.oid = d.relid
+    CROSS JOIN LATERAL sluice._comment_parts(obj_description(d.relid, 'pg_class')) cp
+    LEFT JOIN sluice.model m ON d.kind <> 'url' AND format('%I.%I', m.target_schema, m.target_name) = d.name
+    LEFT JOIN sluice.source s ON d.kind <> 'url' AND m.id IS NULL
+                             AND format('%I.%I', s.target_schema, s.target_name) = d.name
+    LEFT JOIN LATERAL (SELECT r.* FROM sluice.run r
+                       WHERE (r.kind = 'build' AND r.target = m.name) OR (r.kind = 'pull' AND r.target = s.name)
+                          OR (r.kind = 'check' AND r.target = d.name)
+                       ORDER BY r.id DESC LIMIT 1) r ON true
+    LEFT JOIN sluice.freshness f ON (f.kind = 'model' AND f.name = m.name) OR (f.kind = 'source' AND f.name = s.name)
+    LEFT JOIN quality q ON q.target = d.name
+    WHERE d.dropped_at IS NULL;
+COMMENT ON VIEW sluice.catalog IS
+    'one row per dataset (relation or URL): kind, owner, description (its COMMENT), tags, row estimate, '
+    'what builds it and its last run, freshness, quality, and how many datasets feed it and it feeds';
+
+CREATE FUNCTION sluice.search(query text)
+RETURNS TABLE (dataset text, kind text, column_name text, matched text, description text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH hits AS (
+        SELECT c.name AS dataset, c.kind, NULL::text AS column_name, 'name' AS matched, c.description, 1 AS rank
+        FROM sluice.catalog c WHERE c.name ILIKE '%' || query || '%'
+        UNION ALL
+        SELECT c.name, c.kind, NULL, 'tag', c.description, 2
+        FROM sluice.catalog c WHERE EXISTS (SELECT FROM unnest(c.tags) t WHERE t ILIKE '%' || query || '%')
+        UNION ALL
+        SELECT c.name, c.kind, NULL, 'description', c.description, 3
+        FROM sluice.catalog c WHERE c.description ILIKE '%' || query || '%'
+        UNION ALL
+        SELECT d.name, d.kind, a.attname::text, 'column', col_description(a.attrelid, a.attnum), 4
+        FROM sluice.dataset d JOIN pg_attribute a ON a.attrelid = d.relid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE d.dropped_at IS NULL
+          AND (a.attname ILIKE '%' || query || '%' OR col_description(a.attrelid, a.attnum) ILIKE '%' || query || '%')
+    )
+    SELECT DISTINCT ON (h.dataset, h.column_name) h.dataset, h.kind, h.column_name, h.matched, h.description
+    FROM hits h
+    ORDER BY h.dataset, h.column_name NULLS FIRST, h.rank
+$$;
+COMMENT ON FUNCTION sluice.search(text) IS
+    'datasets and columns whose name, description (comment) or tag contains the text';
+
+GRANT SELECT ON sluice.catalog TO PUBLIC;
