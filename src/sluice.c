@@ -11,6 +11,7 @@
 #include "utils/guc.h"
 
 #include "ingest/progress.h"
+#include "lineage/lineage.h"
 #include "scheduler/scheduler.h"
 #include "sluice.h"
 
@@ -79,7 +80,13 @@ _PG_init(void)
 							"Each target's last successful run is always kept.",
 							&sluice_run_retention_s, 30 * 24 * 3600, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("sluice.capture_lineage",
+							 "Records lineage of the INSERT ... SELECT, CREATE TABLE AS, CREATE MATERIALIZED VIEW and REFRESH statements sessions run.",
+							 "Top-level statements only, as edges from what the plan read to what it wrote, with the role.",
+							 &sluice_capture_lineage, false, PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sluice");
+
+	capture_init();
 
 	/* The launcher and shared memory exist only when preloaded, and never during pg_upgrade. */
 	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)

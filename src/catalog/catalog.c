@@ -426,6 +426,28 @@ text_array(List *items)
 }
 
 void
+lineage_add_inputs(const char *via_kind, const char *via_name, const char *statement,
+				   const char *to, const char *to_kind, List *input_names, List *input_kinds)
+{
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[7] = {
+		CStringGetTextDatum(to_kind), CStringGetTextDatum(to),
+		text_array(input_kinds), text_array(input_names),
+		CStringGetTextDatum(via_kind), CStringGetTextDatum(via_name), CStringGetTextDatum(statement)
+	};
+
+	catalog_exec("SELECT sluice._datasets($1 || $3, $2 || $4)", 4, argtypes, values, NULL, false);
+	catalog_exec("INSERT INTO sluice.lineage_edge (from_id, to_id, via_kind, via_name, statement)"
+				 " SELECT f.id, t.id, $5, $6, $7"
+				 " FROM sluice.dataset f, sluice.dataset t"
+				 " WHERE f.name = ANY ($4) AND f.dropped_at IS NULL AND t.name = $2"
+				 "   AND t.dropped_at IS NULL AND f.id <> t.id"
+				 " ON CONFLICT (from_id, to_id, via_kind, via_name) DO UPDATE"
+				 " SET statement = excluded.statement, last_seen = now()",
+				 7, argtypes, values, NULL, false);
+}
+
+void
 lineage_replace_inputs(const char *via_kind, const char *via_name, const char *to,
 					   const char *to_kind, List *input_names, List *input_kinds, int64 run_id)
 {

@@ -135,6 +135,14 @@ extern char *secret_value_for(const char *secret, Oid user_owner, const char *us
  * Lineage: `to` (of kind to_kind) is produced from `inputs` (parallel lists of names and
  * kinds) via a source or model; edges via it that no longer hold are removed.
  */
+/*
+ * Adds edges (keeping the others) from inputs to `to` via via_kind/via_name, with the statement
+ * that made them; an edge seen before gets a new last_seen.
+ */
+extern void lineage_add_inputs(const char *via_kind, const char *via_name, const char *statement,
+							   const char *to, const char *to_kind, List *input_names,
+							   List *input_kinds);
+
 extern void lineage_replace_inputs(const char *via_kind, const char *via_name,
 								   const char *to, const char *to_kind,
 								   List *input_names, List *input_kinds, int64 run_id);

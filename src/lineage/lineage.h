@@ -18,4 +18,8 @@ extern const char *dataset_kind(Oid relid);
 extern void lineage_record_query(const char *via_kind, const char *via_name, const char *target,
 								 const char *target_kind, Query *query, int64 run_id);
 
+/* Passive capture (sluice.capture_lineage): installs the executor and utility hooks. */
+extern bool sluice_capture_lineage;
+extern void capture_init(void);
+
 #endif
