@@ -2072,3 +2072,146 @@ COMMENT ON FUNCTION sluice.search(text) IS
     'datasets and columns whose name, description (comment) or tag contains the text';
 
 GRANT SELECT ON sluice.catalog TO PUBLIC;
+
+-------------------------------------------------------------------------------------------------
+-- OpenLineage
+-------------------------------------------------------------------------------------------------
+
+-- Where this database's relations are, in OpenLineage's naming: postgres://host:port, and
+-- database.schema.table within it.
+CREATE FUNCTION sluice._ol_namespace() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('postgres://%s:%s', coalesce(host(inet_server_addr()), 'localhost'), current_setting('port'))
+$$;
+
+CREATE FUNCTION sluice._ol_facet(schema_url text, body jsonb) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object('_producer', sluice._ol_producer(), '_schemaURL', schema_url) || body
+$$;
+
+CREATE FUNCTION sluice._ol_producer() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'urn:sluice:postgresql-extension:' || (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'sluice')
+$$;
+
+-- A dataset as OpenLineage names it: (namespace, name).
+CREATE FUNCTION sluice._ol_dataset(d sluice.dataset, OUT namespace text, OUT name text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN d.kind = 'url' THEN substring(d.name FROM '^[a-z]+://[^/]+') ELSE sluice._ol_namespace() END,
+           CASE WHEN d.kind = 'url' THEN coalesce(nullif(substring(d.name FROM '^[a-z]+://[^/]+(/.*)$'), ''), '/')
+                ELSE current_database() || '.' || replace(d.name, '"', '') END
+$$;
+
+-- A dataset with its schema facet (the relation's columns now) and any extra facets.
+CREATE FUNCTION sluice._ol_dataset_json(d sluice.dataset, facets jsonb) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object('namespace', n.namespace, 'name', n.name, 'facets',
+        coalesce(facets, '{}') || CASE WHEN d.relid IS NULL THEN '{}' ELSE jsonb_build_object('schema',
+            sluice._ol_facet('https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
+                jsonb_build_object('fields', coalesce((
+                    SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod))
+                                     ORDER BY a.attnum)
+                    FROM pg_attribute a WHERE a.attrelid = d.relid AND a.attnum > 0 AND NOT a.attisdropped), '[]'))))
+        END)
+    FROM sluice._ol_dataset(d) n
+$$;
+
+-- The column lineage facet of `output` via a definition: direct edges per column, filter and
+-- join keys (*) as indirect lineage of the whole dataset.
+CREATE FUNCTION sluice._ol_column_lineage(output bigint, via_kind text, via_name text) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH c AS (
+        SELECT c.to_column, jsonb_build_object('namespace', n.namespace, 'name', n.name, 'field', c.from_column,
+                   'transformations', jsonb_build_array(jsonb_build_object(
+                       'type', CASE WHEN c.transformation IN ('filter', 'join') THEN 'INDIRECT' ELSE 'DIRECT' END,
+                       'subtype', upper(c.transformation)))) AS input
+        FROM sluice.lineage_edge e JOIN sluice.column_lineage c ON c.edge_id = e.id
+        JOIN sluice.dataset f ON f.id = e.from_id, sluice._ol_dataset(f) n
+        WHERE e.to_id = output AND e.via_kind = _ol_column_lineage.via_kind AND e.via_name = _ol_column_lineage.via_name
+    )
+    SELECT CASE WHEN EXISTS (SELECT FROM c) THEN
+        sluice._ol_facet('https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet',
+            jsonb_build_object(
+                'fields', coalesce((SELECT jsonb_object_agg(x.to_column, jsonb_build_object('inputFields', x.inputs))
+                                    FROM (SELECT c.to_column, jsonb_agg(c.input ORDER BY c.input::text) AS inputs
+                                          FROM c WHERE c.to_column <> '*' GROUP BY c.to_column) x), '{}'),
+                'dataset', coalesce((SELECT jsonb_agg(c.input ORDER BY c.input::text) FROM c WHERE c.to_column = '*'), '[]')))
+    END
+$$;
+
+CREATE FUNCTION sluice.openlineage_events(run_id bigint) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r sluice.run;
+    def_kind text;
+    def_name text;
+    output sluice.dataset;
+    job jsonb;
+    run jsonb;
+    inputs jsonb;
+    outputs jsonb;
+    assertions jsonb;
+BEGIN
+    SELECT * INTO r FROM sluice.run x WHERE x.id = run_id;
+    IF r.id IS NULL THEN
+        RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object';
+    END IF;
+    def_kind := CASE r.kind WHEN 'pull' THEN 'source' WHEN 'build' THEN 'model' END;
+    def_name := r.target;
+    SELECT d.* INTO output FROM sluice.dataset d
+     WHERE d.dropped_at IS NULL AND d.id = (SELECT e.to_id FROM sluice.lineage_edge e
+                                           WHERE e.via_kind = def_kind
+                                             AND e.via_name = def_name LIMIT 1);
+    IF r.kind = 'check' THEN
+        SELECT d.* INTO output FROM sluice.dataset d WHERE d.name = r.target AND d.dropped_at IS NULL;
+    END IF;
+
+    assertions := (SELECT sluice._ol_facet(
+                       'https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
+                       jsonb_build_object('assertions', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                           'assertion', c.expectation, 'success', c.success, 'column', c.column_name)) ORDER BY c.id)))
+                   FROM sluice.check_result c WHERE c.run_id = r.id HAVING count(*) > 0);
+    run := jsonb_build_object('runId', md5(format('sluice run %s %s', current_database(), r.id))::uuid);
+    job := jsonb_build_object('namespace', 'sluice://' || current_database(),
+                              'name', r.kind || '/' || r.target);
+    IF r.kind = 'check' THEN
+        inputs := CASE WHEN output.id IS NULL THEN '[]' ELSE jsonb_build_array(
+            sluice._ol_dataset_json(output, NULL) ||
+            CASE WHEN assertions IS NULL THEN '{}'
+                 ELSE jsonb_build_object('inputFacets', jsonb_build_object('dataQualityAssertions', assertions)) END) END;
+        outputs := '[]';
+    ELSE
+        inputs := coalesce((SELECT jsonb_agg(sluice._ol_dataset_json(f, NULL) ORDER BY f.name)
+                            FROM sluice.lineage_edge e JOIN sluice.dataset f ON f.id = e.from_id
+                            WHERE e.via_kind = def_kind
+                              AND e.via_name = def_name AND e.to_id = output.id), '[]');
+        outputs := CASE WHEN output.id IS NULL THEN '[]' ELSE jsonb_build_array(
+            sluice._ol_dataset_json(output, jsonb_strip_nulls(jsonb_build_object(
+                'columnLineage', sluice._ol_column_lineage(output.id, def_kind, def_name)))) ||
+            CASE WHEN assertions IS NULL THEN '{}'
+                 ELSE jsonb_build_object('outputFacets', jsonb_build_object('dataQualityAssertions', assertions)) END) END;
+    END IF;
+
+    IF r.started_at IS NOT NULL THEN
+        RETURN NEXT jsonb_build_object(
+            'eventType', 'START', 'eventTime', to_jsonb(r.started_at), 'producer', sluice._ol_producer(),
+            'schemaURL', 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+            'run', run, 'job', job, 'inputs', inputs, 'outputs', outputs);
+    END IF;
+    IF r.status IN ('success', 'skipped', 'failed', 'cancelled') THEN
+        RETURN NEXT jsonb_build_object(
+            'eventType', CASE r.status WHEN 'success' THEN 'COMPLETE' WHEN 'skipped' THEN 'COMPLETE'
+                                       WHEN 'cancelled' THEN 'ABORT' ELSE 'FAIL' END,
+            'eventTime', to_jsonb(coalesce(r.finished_at, r.started_at)), 'producer', sluice._ol_producer(),
+            'schemaURL', 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+            'run', run || CASE WHEN r.error IS NULL THEN '{}' ELSE jsonb_build_object('facets', jsonb_build_object(
+                'errorMessage', sluice._ol_facet(
+                    'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
+                    jsonb_build_object('message', r.error, 'programmingLanguage', 'SQL')))) END,
+            'job', job, 'inputs', inputs, 'outputs', outputs);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sluice.openlineage_events(bigint) IS
+    'a run as OpenLineage run events (START, then COMPLETE, FAIL or ABORT), with the schema, column '
+    'lineage and data quality assertion facets';
