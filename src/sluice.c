@@ -84,6 +84,13 @@ _PG_init(void)
 							 "Records lineage of the INSERT ... SELECT, CREATE TABLE AS, CREATE MATERIALIZED VIEW and REFRESH statements sessions run.",
 							 "Top-level statements only, as edges from what the plan read to what it wrote, with the role.",
 							 &sluice_capture_lineage, false, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("sluice.openlineage_url",
+							   "Where sluice's workers send the OpenLineage events of finished runs; empty sends none.",
+							   "An http(s) URL that sluice.allowed_hosts permits, e.g. Marquez's /api/v1/lineage.",
+							   &sluice_openlineage_url, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("sluice.openlineage_secret",
+							   "The sluice secret sent as a bearer token to sluice.openlineage_url.",
+							   NULL, &sluice_openlineage_secret, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sluice");
 
 	capture_init();

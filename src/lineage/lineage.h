@@ -22,4 +22,10 @@ extern void lineage_record_query(const char *via_kind, const char *via_name, con
 extern bool sluice_capture_lineage;
 extern void capture_init(void);
 
+/* OpenLineage emission (sluice.openlineage_url, sluice.openlineage_secret): sends the events due
+ * in the outbox; called by sluice's workers inside a transaction, connected to SPI. */
+extern char *sluice_openlineage_url;
+extern char *sluice_openlineage_secret;
+extern void openlineage_deliver(void);
+
 #endif

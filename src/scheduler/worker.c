@@ -29,6 +29,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/run.h"
+#include "lineage/lineage.h"
 #include "scheduler/scheduler.h"
 #include "util/role.h"
 
@@ -318,8 +319,8 @@ prune_history(void)
 }
 
 /*
- * Announces late definitions (and prunes history when due); returns when a worker is next needed
- * here (0: not).
+ * Announces late definitions, sends due OpenLineage events (and prunes history when due); returns
+ * when a worker is next needed here (0: not).
  */
 static TimestampTz
 next_wake(void)
@@ -328,6 +329,9 @@ next_wake(void)
 	Datum		when;
 
 	prune_history();
+	begin_transaction();
+	openlineage_deliver();
+	commit_transaction();
 	begin_transaction();
 	catalog_exec("SELECT sluice._next_wake(sluice._freshness_sweep())", 0, NULL, NULL, NULL, false);
 	when = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
