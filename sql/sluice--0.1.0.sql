@@ -1279,16 +1279,17 @@ $$;
 
 -- Makes sure each relation (quoted qualified name) or URL has its dataset row, found by OID for
 -- relations so that a rename the event trigger missed is caught up.
-CREATE FUNCTION sluice._datasets(kinds text[], names text[]) RETURNS void
+CREATE FUNCTION sluice._datasets(kinds text[], names text[], rebuilt text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE sluice.dataset d SET name = x.n, kind = x.k
     FROM unnest(kinds, names) AS x (k, n)
     WHERE x.k <> 'url' AND d.relid = to_regclass(x.n) AND d.name <> x.n;
-    -- Dropped and made again in this transaction (a view whose columns changed): the same dataset.
+    -- A model's relation that its build dropped and made again (a view whose columns changed) is
+    -- the same dataset.
     UPDATE sluice.dataset d SET relid = to_regclass(x.n), kind = x.k, dropped_at = NULL
     FROM unnest(kinds, names) AS x (k, n)
-    WHERE x.k <> 'url' AND d.name = x.n AND d.dropped_at = now() AND to_regclass(x.n) IS NOT NULL
+    WHERE x.n = rebuilt AND d.name = x.n AND d.dropped_at = now() AND to_regclass(x.n) IS NOT NULL
       AND NOT EXISTS (SELECT FROM sluice.dataset l WHERE l.relid = to_regclass(x.n))
       AND NOT EXISTS (SELECT FROM sluice.dataset l WHERE l.name = x.n AND l.dropped_at IS NULL);
     INSERT INTO sluice.dataset AS d (kind, name, relid)
@@ -1327,7 +1328,7 @@ BEGIN
 END
 $$;
 CREATE EVENT TRIGGER sluice_follow_drops ON sql_drop EXECUTE FUNCTION sluice._follow_drops();
-REVOKE EXECUTE ON FUNCTION sluice._datasets(text[], text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION sluice._datasets(text[], text[], text) FROM PUBLIC;
 
 CREATE FUNCTION sluice.scan_lineage(OUT view text, OUT inputs integer, OUT column_edges integer)
 RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_scan_lineage' LANGUAGE C VOLATILE;
@@ -1918,7 +1919,16 @@ LANGUAGE sql STABLE AS $$
         JOIN sluice.lineage_edge e ON e.from_id = h.dataset_id
         JOIN sluice.dataset t ON t.id = e.to_id AND t.dropped_at IS NULL
         -- A filter or join key (*) changes which rows a dataset has: all that is made from it.
-        JOIN sluice.column_lineage c ON c.edge_id = e.id AND (c.from_column = h.col OR h.col = '*')
+        JOIN LATERAL (
+            SELECT c.to_column, c.transformation FROM sluice.column_lineage c
+            WHERE c.edge_id = e.id AND (c.from_column = h.col OR h.col = '*')
+            UNION ALL
+            -- Other rows upstream make other rows here.
+            SELECT '*', 'rows' WHERE h.col = '*' AND EXISTS (SELECT FROM sluice.column_lineage c WHERE c.edge_id = e.id)
+            UNION ALL
+            -- An edge known by table only (a captured statement): all of the target may change.
+            SELECT '*', 'table' WHERE NOT EXISTS (SELECT FROM sluice.column_lineage c WHERE c.edge_id = e.id)
+        ) c ON true
         WHERE h.depth < 100
     ),
     nearest AS (
@@ -1930,17 +1940,20 @@ LANGUAGE sql STABLE AS $$
         FROM nearest n JOIN sluice.dataset d ON d.id = n.dataset_id
         WHERE n.depth > 0
         UNION ALL
-        SELECT n.depth, 'expectation', d.name, x.column_name, x.kind, x.name
-        FROM nearest n JOIN sluice.dataset d ON d.id = n.dataset_id
-        JOIN sluice.expectation x ON x.target = d.name
-         AND (n.col = '*' OR x.column_name = n.col OR x.args -> 'columns' ? n.col
-              OR x.args ->> 'field' = n.col)
+        SELECT * FROM (
+            SELECT DISTINCT ON (x.name) n.depth, 'expectation', d.name, x.column_name, x.kind, x.name
+            FROM nearest n JOIN sluice.dataset d ON d.id = n.dataset_id
+            JOIN sluice.expectation x ON x.target = d.name
+             AND (n.col = '*' OR x.column_name = n.col OR x.args -> 'columns' ? n.col
+                  OR x.args ->> 'field' = n.col)
+            ORDER BY x.name, n.depth) checks
     ) x
     ORDER BY x.depth, x.object, x.dataset, x.column_name
 $$;
 COMMENT ON FUNCTION sluice.impact(text, text) IS
     'what depends on a column, before you change it: every downstream column (with how it depends: '
-    'identity, transformation, aggregation, or filter/join for every column, *) and every expectation on them';
+    'identity, transformation, aggregation; * when which rows it has may change: filter, join, rows, '
+    'or table for a captured statement) and every expectation on them';
 
 -- The datasets and edges around a relation (upstream and downstream), for pictures.
 CREATE FUNCTION sluice._neighbourhood(rel text, max_depth integer,
@@ -2026,7 +2039,7 @@ CREATE VIEW sluice.catalog AS
         FROM sluice.quality q GROUP BY q.target
     )
     SELECT d.id, d.name, d.kind,
-           coalesce(pg_get_userbyid(c.relowner), s.owner::text) AS owner,
+           coalesce(pg_get_userbyid(c.relowner)::text, s.owner::text) AS owner,
            coalesce(cp.description, m.description, s.description) AS description,
            ARRAY(SELECT DISTINCT t FROM unnest(cp.tags || coalesce(m.tags, '{}') || coalesce(s.tags, '{}')) t
                  ORDER BY t) AS tags,
@@ -2034,8 +2047,10 @@ CREATE VIEW sluice.catalog AS
            coalesce(m.name, s.name) AS built_by,
            r.id AS last_run_id, r.status AS last_run_status, r.finished_at AS last_run_at,
            f.status AS freshness, q.status AS quality,
-           (SELECT count(DISTINCT e.from_id) FROM sluice.lineage_edge e WHERE e.to_id = d.id) AS upstream_count,
-           (SELECT count(DISTINCT e.to_id) FROM sluice.lineage_edge e WHERE e.from_id = d.id) AS downstream_count
+           (SELECT count(DISTINCT e.from_id) FROM sluice.lineage_edge e JOIN sluice.dataset x ON x.id = e.from_id
+            WHERE e.to_id = d.id AND x.dropped_at IS NULL) AS upstream_count,
+           (SELECT count(DISTINCT e.to_id) FROM sluice.lineage_edge e JOIN sluice.dataset x ON x.id = e.to_id
+            WHERE e.from_id = d.id AND x.dropped_at IS NULL) AS downstream_count
     FROM sluice.dataset d
     LEFT JOIN pg_class c ON c.oid = d.relid
     CROSS JOIN LATERAL sluice._comment_parts(obj_description(d.relid, 'pg_class')) cp

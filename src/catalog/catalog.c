@@ -459,7 +459,8 @@ lineage_replace_inputs(const char *via_kind, const char *via_name, const char *t
 	};
 
 	/* The dataset rows first, in their own statement: the edge statement must see them. */
-	catalog_exec("SELECT sluice._datasets($1 || $3, $2 || $4)", 4, argtypes, values, NULL, false);
+	catalog_exec("SELECT sluice._datasets($1 || $3, $2 || $4, CASE WHEN $5 = 'model' THEN $2 END)",
+				 5, argtypes, values, NULL, false);
 	catalog_exec("DELETE FROM sluice.lineage_edge e USING sluice.dataset t"
 				 " WHERE e.via_kind = $5 AND e.via_name = $6 AND t.id = e.to_id"
 				 "   AND (t.name <> $2 OR e.from_id NOT IN"

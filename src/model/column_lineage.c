@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
 
@@ -128,6 +129,27 @@ trace_var(Trace *t, Var *var, TraceKind kind)
 	t->levels = saved;
 }
 
+static bool expression_walker(Node *node, Trace *t);
+
+/* A window function's value also depends on its window's partitioning and ordering columns. */
+static void
+trace_window(Trace *t, Index winref)
+{
+	Query	   *query = linitial(t->levels);
+	ListCell   *lc;
+
+	foreach(lc, query->windowClause)
+	{
+		WindowClause *w = lfirst(lc);
+		ListCell   *sc;
+
+		if (w->winref != winref)
+			continue;
+		foreach(sc, list_concat_copy(w->partitionClause, w->orderClause))
+			(void) expression_walker((Node *) get_sortgroupclause_expr(lfirst(sc), query->targetList), t);
+	}
+}
+
 static bool
 expression_walker(Node *node, Trace *t)
 {
@@ -162,6 +184,8 @@ expression_walker(Node *node, Trace *t)
 	}
 	if (IsA(node, Aggref) || IsA(node, WindowFunc))
 		t->kind = Max(t->kind, KIND_AGGREGATION);
+	if (IsA(node, WindowFunc))
+		trace_window(t, ((WindowFunc *) node)->winref);
 	result = expression_tree_walker(node, expression_walker, t);
 	t->kind = outer;
 	return result;
