@@ -1292,11 +1292,16 @@ BEGIN
     WHERE x.n = rebuilt AND d.name = x.n AND d.dropped_at = now() AND to_regclass(x.n) IS NOT NULL
       AND NOT EXISTS (SELECT FROM sluice.dataset l WHERE l.relid = to_regclass(x.n))
       AND NOT EXISTS (SELECT FROM sluice.dataset l WHERE l.name = x.n AND l.dropped_at IS NULL);
-    INSERT INTO sluice.dataset AS d (kind, name, relid)
+    -- (Sessions may add the same dataset at once: whichever conflict, by name or by OID, the row
+    -- is there afterwards.)
+    INSERT INTO sluice.dataset (kind, name, relid)
     SELECT DISTINCT ON (x.n) x.k, x.n, CASE WHEN x.k <> 'url' THEN to_regclass(x.n)::oid END
     FROM unnest(kinds, names) AS x (k, n)
-    ON CONFLICT (name) WHERE dropped_at IS NULL DO UPDATE SET kind = excluded.kind, relid = excluded.relid
-    WHERE d.kind IS DISTINCT FROM excluded.kind OR d.relid IS DISTINCT FROM excluded.relid;
+    ON CONFLICT DO NOTHING;
+    UPDATE sluice.dataset d SET kind = x.k, relid = CASE WHEN x.k <> 'url' THEN to_regclass(x.n)::oid END
+    FROM unnest(kinds, names) AS x (k, n)
+    WHERE d.name = x.n AND d.dropped_at IS NULL
+      AND (d.kind IS DISTINCT FROM x.k OR d.relid IS DISTINCT FROM CASE WHEN x.k <> 'url' THEN to_regclass(x.n)::oid END);
 END
 $$;
 
@@ -1348,18 +1353,18 @@ $$;
 
 -- The edges reached from a dataset, nearest first (each dataset is followed once).
 CREATE FUNCTION sluice._walk(start bigint, upstream boolean, max_depth integer,
-                             OUT depth integer, OUT edge_id bigint)
-RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_walk' LANGUAGE C STABLE;
+                             OUT depth integer, OUT edge_id bigint, OUT from_id bigint, OUT to_id bigint,
+                             OUT via_kind text, OUT via_name text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_walk' LANGUAGE C STABLE ROWS 100;
 
 CREATE FUNCTION sluice.upstream(rel text, max_depth integer DEFAULT NULL)
 RETURNS TABLE (depth integer, dataset text, dataset_kind text, feeds text,
                via_kind text, via_name text)
 LANGUAGE sql STABLE AS $$
-    SELECT w.depth, f.name, f.kind, t.name, e.via_kind, e.via_name
+    SELECT w.depth, f.name, f.kind, t.name, w.via_kind, w.via_name
     FROM sluice._walk(sluice._dataset_id(rel), true, max_depth) w
-    JOIN sluice.lineage_edge e ON e.id = w.edge_id
-    JOIN sluice.dataset f ON f.id = e.from_id JOIN sluice.dataset t ON t.id = e.to_id
-    ORDER BY w.depth, f.name, t.name, e.via_kind, e.via_name
+    JOIN sluice.dataset f ON f.id = w.from_id JOIN sluice.dataset t ON t.id = w.to_id
+    ORDER BY w.depth, f.name, t.name, w.via_kind, w.via_name
 $$;
 COMMENT ON FUNCTION sluice.upstream(text, integer) IS
     'every dataset a relation is built from, with the source, model, view or captured statement of each edge';
@@ -1368,11 +1373,10 @@ CREATE FUNCTION sluice.downstream(rel text, max_depth integer DEFAULT NULL)
 RETURNS TABLE (depth integer, dataset text, dataset_kind text, fed_by text,
                via_kind text, via_name text)
 LANGUAGE sql STABLE AS $$
-    SELECT w.depth, t.name, t.kind, f.name, e.via_kind, e.via_name
+    SELECT w.depth, t.name, t.kind, f.name, w.via_kind, w.via_name
     FROM sluice._walk(sluice._dataset_id(rel), false, max_depth) w
-    JOIN sluice.lineage_edge e ON e.id = w.edge_id
-    JOIN sluice.dataset f ON f.id = e.from_id JOIN sluice.dataset t ON t.id = e.to_id
-    ORDER BY w.depth, t.name, f.name, e.via_kind, e.via_name
+    JOIN sluice.dataset f ON f.id = w.from_id JOIN sluice.dataset t ON t.id = w.to_id
+    ORDER BY w.depth, t.name, f.name, w.via_kind, w.via_name
 $$;
 COMMENT ON FUNCTION sluice.downstream(text, integer) IS
     'every dataset built from a relation or URL, with the source, model, view or captured statement of each edge';

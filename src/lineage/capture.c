@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog/catalog.h"
+#include "catalog/run.h"
 #include "lineage/lineage.h"
 #include "util/relname.h"
 
@@ -90,33 +91,47 @@ recently_recorded(const char *statement, Oid target, List *inputs)
 	return false;
 }
 
-static void
-record(const char *statement, Oid target, List *inputs)
+typedef struct Capture
 {
+	const char *statement;
+	Oid			target;
+	List	   *inputs;
+} Capture;
+
+static void
+record_guarded(void *arg)
+{
+	Capture    *c = arg;
 	List	   *names = NIL;
 	List	   *kinds = NIL;
 	ListCell   *lc;
 
-	if (inputs == NIL || !OidIsValid(target) || recently_recorded(statement, target, inputs))
-		return;
-	foreach(lc, inputs)
+	foreach(lc, c->inputs)
 	{
 		names = lappend(names, relation_quoted_name(lfirst_oid(lc)));
 		kinds = lappend(kinds, (char *) dataset_kind(lfirst_oid(lc)));
 	}
+	SPI_connect();
+	lineage_add_inputs("capture", GetUserNameFromId(GetUserId(), false), c->statement,
+					   relation_quoted_name(c->target), dataset_kind(c->target), names, kinds);
+	SPI_finish();
+}
+
+/* Records the edges; a failure to record (a concurrent conflict, say) never fails the statement. */
+static void
+record(const char *statement, Oid target, List *inputs)
+{
+	Capture		c = {statement, target, inputs};
+	ErrorData  *error;
+
+	if (inputs == NIL || !OidIsValid(target) || recently_recorded(statement, target, inputs))
+		return;
 	recording = true;
-	PG_TRY();
-	{
-		SPI_connect();
-		lineage_add_inputs("capture", GetUserNameFromId(GetUserId(), false), statement,
-						   relation_quoted_name(target), dataset_kind(target), names, kinds);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		recording = false;
-	}
-	PG_END_TRY();
+	error = run_guarded(record_guarded, &c);
+	recording = false;
+	if (error)
+		ereport(WARNING,
+				(errmsg("sluice could not capture the lineage of this %s: %s", statement, error->message)));
 }
 
 static void

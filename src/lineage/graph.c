@@ -14,11 +14,16 @@
 
 PG_FUNCTION_INFO_V1(sluice_walk);
 
-/* Edges, nearest first: each edge into (upstream) or out of (downstream) a dataset reached. */
+/*
+ * Edges, nearest first: each edge into (upstream) or out of (downstream) a dataset reached, and
+ * the dataset at its other end.
+ */
 static const char *const level_sql[2] = {
-	"SELECT e.id, e.to_id FROM sluice.lineage_edge e JOIN sluice.dataset d ON d.id = e.to_id"
+	"SELECT e.id, e.from_id, e.to_id, e.via_kind, e.via_name, e.to_id"
+	" FROM sluice.lineage_edge e JOIN sluice.dataset d ON d.id = e.to_id"
 	" WHERE e.from_id = ANY ($1) AND d.dropped_at IS NULL",
-	"SELECT e.id, e.from_id FROM sluice.lineage_edge e JOIN sluice.dataset d ON d.id = e.from_id"
+	"SELECT e.id, e.from_id, e.to_id, e.via_kind, e.via_name, e.from_id"
+	" FROM sluice.lineage_edge e JOIN sluice.dataset d ON d.id = e.from_id"
 	" WHERE e.to_id = ANY ($1) AND d.dropped_at IS NULL",
 };
 
@@ -56,13 +61,16 @@ sluice_walk(PG_FUNCTION_ARGS)
 			elog(ERROR, "sluice: could not walk the lineage graph");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			bool		isnull;
-			Datum		row[2] = {Int32GetDatum(depth),
-			SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)};
-			bool		nulls[2] = {false, false};
-			int64		reached = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-															  SPI_tuptable->tupdesc, 2, &isnull));
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		nulls[6] = {false};
+			Datum		row[6] = {Int32GetDatum(depth)};
+			int64		reached;
 			bool		found;
+
+			for (int c = 1; c < 6; c++)
+				row[c] = SPI_getbinval(tup, desc, c, &nulls[c]);
+			reached = DatumGetInt64(SPI_getbinval(tup, desc, 6, &nulls[5]));
 
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 			(void) hash_search(seen, &reached, HASH_ENTER, &found);
