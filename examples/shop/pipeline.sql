@@ -151,6 +151,22 @@ JOIN sluice.dataset f ON f.id = e.from_id
 WHERE e.via_name = 'marts.revenue_by_country' ORDER BY c.to_column, f.name, c.from_column;
 
 \echo
+\echo '== 7b. Impact: what depends on raw.orders.quantity, columns and checks, before you change it'
+SELECT * FROM sluice.impact('raw.orders', 'quantity');
+
+\echo
+\echo '== 7c. The catalog: every dataset with its owner, description, tags, last run, quality and neighbours'
+SELECT sluice.describe('marts.revenue_by_country', 'Revenue per customer country, paid and shipped orders',
+                       '{finance,daily}');
+CREATE OR REPLACE VIEW marts.top_countries AS
+    SELECT country, revenue FROM marts.revenue_by_country ORDER BY revenue DESC LIMIT 3;
+SELECT view, inputs, column_edges FROM sluice.scan_lineage();   -- hand-written views count too
+SELECT name, kind, owner, tags, row_estimate, last_run_status, quality, upstream_count AS up,
+       downstream_count AS down
+FROM sluice.catalog ORDER BY name;
+SELECT * FROM sluice.search('revenue');
+
+\echo
 \echo '== 8. The queue: the same models run by sluice''s background workers, independent ones side by side'
 SELECT run_id, kind, target, waits_for
 FROM sluice.enqueue('staging.orders+,staging.customers+', force => true);
