@@ -58,8 +58,8 @@ SELECT is(pg_temp.model('tap_col.ranked', $$
   SELECT id, rank() OVER (PARTITION BY customer_id ORDER BY amount DESC) AS rank_in_customer,
          sum(amount) OVER (PARTITION BY customer_id) AS customer_total
   FROM tap_col.orders$$),
-  '{"tap_col.orders.amount -> customer_total (aggregation)","tap_col.orders.id -> id (identity)"}',
-  'window functions over columns are aggregations');
+  '{"tap_col.orders.amount -> customer_total (aggregation)","tap_col.orders.amount -> rank_in_customer (aggregation)","tap_col.orders.customer_id -> customer_total (aggregation)","tap_col.orders.customer_id -> rank_in_customer (aggregation)","tap_col.orders.id -> id (identity)"}',
+  'window functions are aggregations of their arguments and of their partitioning and ordering columns');
 
 SELECT is(pg_temp.model('tap_col.tagged', $$
   SELECT o.id, t.tag FROM tap_col.orders o CROSS JOIN LATERAL unnest(o.tags) AS t(tag)$$),
