@@ -2133,11 +2133,14 @@ CREATE FUNCTION sluice._ol_dataset_json(d sluice.dataset, facets jsonb) RETURNS 
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT jsonb_build_object('namespace', n.namespace, 'name', n.name, 'facets',
         coalesce(facets, '{}') || CASE WHEN d.relid IS NULL THEN '{}' ELSE jsonb_build_object('schema',
-            sluice._ol_facet('https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
+            sluice._ol_facet('https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
                 jsonb_build_object('fields', coalesce((
-                    SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod))
-                                     ORDER BY a.attnum)
-                    FROM pg_attribute a WHERE a.attrelid = d.relid AND a.attnum > 0 AND NOT a.attisdropped), '[]'))))
+                    SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                               'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                               'description', col_description(a.attrelid, a.attnum), 'ordinal_position', a.position))
+                           ORDER BY a.position)
+                    FROM (SELECT a.*, row_number() OVER (ORDER BY a.attnum) AS position FROM pg_attribute a
+                          WHERE a.attrelid = d.relid AND a.attnum > 0 AND NOT a.attisdropped) a), '[]'))))
         END)
     FROM sluice._ol_dataset(d) n
 $$;
@@ -2193,9 +2196,10 @@ BEGIN
     END IF;
 
     assertions := (SELECT sluice._ol_facet(
-                       'https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
+                       'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet',
                        jsonb_build_object('assertions', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                           'assertion', c.expectation, 'success', c.success, 'column', c.column_name)) ORDER BY c.id)))
+                           'assertion', c.kind, 'name', c.expectation, 'success', c.success,
+                           'column', c.column_name, 'severity', c.severity)) ORDER BY c.id)))
                    FROM sluice.check_result c WHERE c.run_id = r.id HAVING count(*) > 0);
     run := jsonb_build_object('runId', md5(format('sluice run %s %s', current_database(), r.id))::uuid);
     job := jsonb_build_object('namespace', 'sluice://' || current_database(),

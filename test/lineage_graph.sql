@@ -2,7 +2,7 @@
 -- datasets that follow renames and drops, passive capture of each statement kind, column impact
 -- analysis, pictures, the catalog and search, and OpenLineage events.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE SCHEMA tap_lg;
 CREATE TABLE tap_lg.orders (id int, customer_id int, amount numeric, placed_at date);
@@ -172,6 +172,14 @@ SELECT results_eq($$SELECT dataset, matched FROM sluice.search('finance')$$,
                   $$VALUES ('tap_lg.revenue_by_country', 'tag')$$, 'by tag');
 SELECT results_eq($$SELECT dataset, matched FROM sluice.search('refunds taken')$$,
                   $$VALUES ('tap_lg.revenue_by_country', 'description')$$, 'and by description');
+
+-- A pull's edge runs from its URL, and each configured JSON path is a column edge.
+\ir fixtures/events_source.sql
+SELECT pg_temp.events_source('tap_lg', 'events', 'incremental_append', 'count=3');
+SELECT is((sluice.pull('events')).status, 'success', 'the source pulls');
+SELECT is(pg_temp.edges('tap_lg.events'),
+  '{"http://127.0.0.1:18765/test/events.$.id -> id (identity)","http://127.0.0.1:18765/test/events.$.name -> name (identity)","http://127.0.0.1:18765/test/events.$.updated_at -> updated_at (identity)"}',
+  'a pull''s columns come from the JSON paths of its URL''s records');
 
 -- OpenLineage: a build's START and COMPLETE events.
 CREATE TEMP TABLE ev AS

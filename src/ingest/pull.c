@@ -766,15 +766,41 @@ fail(Pull *p, ErrorData *error)
 	ReThrowError(error);
 }
 
+/*
+ * The pull's edge, from its URL to its table, and a column edge from each configured JSON path
+ * (the field of the response) to its column.
+ */
+static void
+record_lineage(Pull *p)
+{
+	char	   *url = http_url_for_display(p->config->url, false);
+	List	   *urls = NIL;
+	List	   *paths = NIL;
+	List	   *columns = NIL;
+	List	   *kinds = NIL;
+	ListCell   *lc;
+
+	lineage_replace_inputs("source", p->source->name, p->target, "table", list_make1(url),
+						   list_make1("url"), p->run.id);
+	foreach(lc, p->config->columns)
+	{
+		ColumnSpec *c = lfirst(lc);
+
+		urls = lappend(urls, url);
+		paths = lappend(paths, (char *) c->path->text);
+		columns = lappend(columns, c->name);
+		kinds = lappend(kinds, "identity");
+	}
+	lineage_replace_columns("source", p->source->name, p->target, urls, paths, columns, kinds);
+}
+
 /* A finished pull: its state, lineage and run commit with its rows. */
 static Datum
 succeed(Pull *p)
 {
 	describe_run(p);
 	source_state_save(p->source->name, p->run.id, state_json(p, false));
-	lineage_replace_inputs("source", p->source->name, p->target, "table",
-						   list_make1(http_url_for_display(p->config->url, false)),
-						   list_make1("url"), p->run.id);
+	record_lineage(p);
 	progress_end();
 	if (p->run.rows > 0 || p->sync.mode == SYNC_OVERWRITE)
 		run_landed(p->target);
