@@ -28,6 +28,15 @@ SELECT name FROM sluice.create_model('staging.items', $$SELECT id, name FROM raw
 CALL sluice.build('staging.items');
 SELECT * FROM sluice.upstream('staging.items');
 SELECT * FROM sluice.upstream('nothing.here');
+SELECT * FROM sluice.downstream('http://127.0.0.1:18765/nowhere');
+
+-- What depends on a column, and the column edges of a pull (JSON paths) and of a model.
+SELECT * FROM sluice.impact('raw.items', 'name');
+SELECT f.name AS from_relation, c.from_column, c.to_column, c.transformation
+FROM sluice.column_lineage c JOIN sluice.lineage_edge e ON e.id = c.edge_id
+JOIN sluice.dataset f ON f.id = e.from_id ORDER BY 1, 2, 3;
+SELECT name, kind, built_by, last_run_status, upstream_count, downstream_count
+FROM sluice.catalog ORDER BY name;
 
 -- Leave the catalog and the database empty for the next file.
 SET client_min_messages = warning;

@@ -1266,17 +1266,6 @@ GRANT SELECT ON sluice.quality, sluice.quality_history TO PUBLIC;
 -- Lineage
 -------------------------------------------------------------------------------------------------
 
--- A relation name or a URL, spelled the way sluice.dataset spells it.
-CREATE FUNCTION sluice._dataset_name(rel text) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE
-        WHEN rel LIKE '%://%' THEN rel
-        ELSE coalesce((SELECT format('%I.%I', n.nspname, c.relname)
-                       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE c.oid = to_regclass(rel)), rel)
-    END
-$$;
-
 -- Makes sure each relation (quoted qualified name) or URL has its dataset row, found by OID for
 -- relations so that a rename the event trigger missed is caught up.
 CREATE FUNCTION sluice._datasets(kinds text[], names text[], rebuilt text DEFAULT NULL) RETURNS void
@@ -1351,6 +1340,23 @@ LANGUAGE sql STABLE AS $$
         (SELECT d.id FROM sluice.dataset d WHERE d.name = rel AND d.dropped_at IS NULL))
 $$;
 
+-- Where a lineage question starts: the dataset of a relation or URL (NULL for a relation nothing
+-- has recorded yet); an error names what does not exist.
+CREATE FUNCTION sluice._lineage_start(rel text) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    found bigint := sluice._dataset_id(rel);
+BEGIN
+    IF found IS NULL AND rel LIKE '%://%' THEN
+        RAISE EXCEPTION 'no source pulls from "%"', rel
+            USING ERRCODE = 'undefined_object', HINT = 'URLs are written without credentials or query string.';
+    ELSIF found IS NULL AND pg_catalog.to_regclass(rel) IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist', rel USING ERRCODE = 'undefined_table';
+    END IF;
+    RETURN found;
+END
+$$;
+
 -- The edges reached from a dataset, nearest first (each dataset is followed once).
 CREATE FUNCTION sluice._walk(start bigint, upstream boolean, max_depth integer,
                              OUT depth integer, OUT edge_id bigint, OUT from_id bigint, OUT to_id bigint,
@@ -1362,7 +1368,7 @@ RETURNS TABLE (depth integer, dataset text, dataset_kind text, feeds text,
                via_kind text, via_name text)
 LANGUAGE sql STABLE AS $$
     SELECT w.depth, f.name, f.kind, t.name, w.via_kind, w.via_name
-    FROM sluice._walk(sluice._dataset_id(rel), true, max_depth) w
+    FROM sluice._walk(sluice._lineage_start(rel), true, max_depth) w
     JOIN sluice.dataset f ON f.id = w.from_id JOIN sluice.dataset t ON t.id = w.to_id
     ORDER BY w.depth, f.name, t.name, w.via_kind, w.via_name
 $$;
@@ -1374,7 +1380,7 @@ RETURNS TABLE (depth integer, dataset text, dataset_kind text, fed_by text,
                via_kind text, via_name text)
 LANGUAGE sql STABLE AS $$
     SELECT w.depth, t.name, t.kind, f.name, w.via_kind, w.via_name
-    FROM sluice._walk(sluice._dataset_id(rel), false, max_depth) w
+    FROM sluice._walk(sluice._lineage_start(rel), false, max_depth) w
     JOIN sluice.dataset f ON f.id = w.from_id JOIN sluice.dataset t ON t.id = w.to_id
     ORDER BY w.depth, t.name, f.name, w.via_kind, w.via_name
 $$;
@@ -1916,7 +1922,7 @@ CREATE FUNCTION sluice.impact(rel text, column_name text)
 RETURNS TABLE (depth integer, object text, dataset text, column_name text, dependency text, via text)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE hit (depth, dataset_id, col, dependency, via) AS (
-        SELECT 0, sluice._dataset_id(rel), impact.column_name, 'itself'::text, NULL::text
+        SELECT 0, sluice._lineage_start(rel), impact.column_name, 'itself'::text, NULL::text
         UNION
         SELECT h.depth + 1, e.to_id, c.to_column, c.transformation, e.via_kind || ' ' || e.via_name
         FROM hit h
@@ -1966,9 +1972,9 @@ RETURNS SETOF record LANGUAGE sql STABLE AS $$
     SELECT DISTINCT e.id, e.from_id, e.to_id,
            CASE e.via_kind WHEN 'capture' THEN e.statement || ' by ' || e.via_name
                            ELSE e.via_kind || ' ' || e.via_name END
-    FROM (SELECT w.edge_id FROM sluice._walk(sluice._dataset_id(rel), true, max_depth) w
+    FROM (SELECT w.edge_id FROM sluice._walk(sluice._lineage_start(rel), true, max_depth) w
           UNION
-          SELECT w.edge_id FROM sluice._walk(sluice._dataset_id(rel), false, max_depth) w) w
+          SELECT w.edge_id FROM sluice._walk(sluice._lineage_start(rel), false, max_depth) w) w
     JOIN sluice.lineage_edge e ON e.id = w.edge_id
 $$;
 
@@ -1976,7 +1982,7 @@ CREATE FUNCTION sluice.lineage_dot(rel text, max_depth integer DEFAULT NULL) RET
 LANGUAGE sql STABLE AS $$
     WITH e AS (SELECT * FROM sluice._neighbourhood(rel, max_depth)),
     n AS (SELECT d.* FROM sluice.dataset d
-          WHERE d.id IN (SELECT e.from_id FROM e UNION SELECT e.to_id FROM e UNION SELECT sluice._dataset_id(rel)))
+          WHERE d.id IN (SELECT e.from_id FROM e UNION SELECT e.to_id FROM e UNION SELECT sluice._lineage_start(rel)))
     SELECT concat_ws(E'\n',
         'digraph lineage {',
         '  rankdir=LR;',
@@ -1998,7 +2004,7 @@ CREATE FUNCTION sluice.lineage_mermaid(rel text, max_depth integer DEFAULT NULL)
 LANGUAGE sql STABLE AS $$
     WITH e AS (SELECT * FROM sluice._neighbourhood(rel, max_depth)),
     n AS (SELECT d.* FROM sluice.dataset d
-          WHERE d.id IN (SELECT e.from_id FROM e UNION SELECT e.to_id FROM e UNION SELECT sluice._dataset_id(rel)))
+          WHERE d.id IN (SELECT e.from_id FROM e UNION SELECT e.to_id FROM e UNION SELECT sluice._lineage_start(rel)))
     SELECT concat_ws(E'\n',
         'flowchart LR',
         (SELECT string_agg(format('  d%s["%s<br/><i>%s</i>"]', n.id, replace(n.name, '"', '#quot;'),

@@ -31,7 +31,7 @@ Datum
 sluice_walk(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		start = PG_GETARG_INT64(0);
+	int64		start = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
 	bool		upstream = PG_GETARG_BOOL(1);
 	int			max_depth = PG_ARGISNULL(2) ? INT_MAX : PG_GETARG_INT32(2);
 	HASHCTL		ctl = {.keysize = sizeof(int64), .entrysize = sizeof(int64), .hcxt = CurrentMemoryContext};
@@ -41,6 +41,8 @@ sluice_walk(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {INT8ARRAYOID};
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;		/* a relation nothing has recorded lineage for */
 	*(int64 *) linitial(frontier) = start;
 	(void) hash_search(seen, &start, HASH_ENTER, NULL);
 	SPI_connect();
