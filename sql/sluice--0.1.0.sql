@@ -1298,15 +1298,22 @@ $$;
 -- schema) relations keep their history under their new name; dropped ones are marked.
 CREATE FUNCTION sluice._follow_renames() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    altered oid[];
 BEGIN
+    -- The relations the command altered, or all those of a schema it renamed.
+    SELECT array_agg(c.oid) INTO altered
+    FROM pg_event_trigger_ddl_commands() x
+    JOIN pg_class c ON (x.classid = 'pg_class'::regclass AND c.oid = x.objid)
+                    OR (x.classid = 'pg_namespace'::regclass AND c.relnamespace = x.objid);
     -- A view's own edges are named after it.
     UPDATE sluice.lineage_edge e SET via_name = format('%I.%I', n.nspname, c.relname)
     FROM sluice.dataset d, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE e.via_kind = 'view' AND e.to_id = d.id AND c.oid = d.relid
+    WHERE e.via_kind = 'view' AND e.to_id = d.id AND c.oid = d.relid AND c.oid = ANY (altered)
       AND e.via_name <> format('%I.%I', n.nspname, c.relname);
     UPDATE sluice.dataset d SET name = format('%I.%I', n.nspname, c.relname)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid = d.relid AND d.name <> format('%I.%I', n.nspname, c.relname);
+    WHERE c.oid = d.relid AND c.oid = ANY (altered) AND d.name <> format('%I.%I', n.nspname, c.relname);
 END
 $$;
 CREATE EVENT TRIGGER sluice_follow_renames ON ddl_command_end

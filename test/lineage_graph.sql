@@ -2,7 +2,7 @@
 -- datasets that follow renames and drops, passive capture of each statement kind, column impact
 -- analysis, pictures, the catalog and search, and OpenLineage events.
 BEGIN;
-SELECT plan(40);
+SELECT plan(41);
 
 CREATE SCHEMA tap_lg;
 CREATE TABLE tap_lg.orders (id int, customer_id int, amount numeric, placed_at date);
@@ -62,6 +62,14 @@ SELECT is((SELECT count(*) FROM sluice.dataset WHERE name IN ('tap_lg.by_country
 SELECT is((SELECT via_name FROM sluice.lineage_edge e JOIN sluice.dataset t ON t.id = e.to_id
            WHERE t.name = 'tap_lg.revenue_by_country' LIMIT 1), 'tap_lg.revenue_by_country',
           'a view''s own edges are named after it again');
+CREATE SCHEMA tap_lg_old;
+CREATE TABLE tap_lg_old.t (x int);
+CREATE VIEW tap_lg_old.v AS SELECT x FROM tap_lg_old.t;
+SELECT count(*) FROM sluice.scan_lineage();
+ALTER SCHEMA tap_lg_old RENAME TO tap_lg_new;
+SELECT results_eq($$SELECT depth, dataset, feeds, via_name FROM sluice.upstream('tap_lg_new.v')$$,
+                  $$VALUES (1, 'tap_lg_new.t', 'tap_lg_new.v', 'tap_lg_new.v')$$,
+                  'a renamed schema renames its datasets');
 DROP MATERIALIZED VIEW tap_lg.top;
 SELECT ok((SELECT dropped_at IS NOT NULL AND relid IS NULL FROM sluice.dataset WHERE name = 'tap_lg.top'),
           'a dropped relation is marked dropped, its history kept');
