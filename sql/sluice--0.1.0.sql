@@ -820,7 +820,8 @@ CREATE VIEW sluice._runnable AS
     UNION ALL
     SELECT DISTINCT 'check', NULL::bigint, e.target, e.target, NULL::regrole, '{}'::text[], '{}'::text[]
     FROM sluice.expectation e
-    WHERE NOT EXISTS (SELECT FROM sluice.source s WHERE format('%I.%I', s.target_schema, s.target_name) = e.target)
+    WHERE to_regclass(e.target) IS NOT NULL
+      AND NOT EXISTS (SELECT FROM sluice.source s WHERE format('%I.%I', s.target_schema, s.target_name) = e.target)
       AND NOT EXISTS (SELECT FROM sluice.model m WHERE format('%I.%I', m.target_schema, m.target_name) = e.target);
 GRANT SELECT ON sluice._runnable TO PUBLIC;
 

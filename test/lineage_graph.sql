@@ -2,7 +2,7 @@
 -- datasets that follow renames and drops, passive capture of each statement kind, column impact
 -- analysis, pictures, the catalog and search, and OpenLineage events.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 CREATE SCHEMA tap_lg;
 CREATE TABLE tap_lg.orders (id int, customer_id int, amount numeric, placed_at date);
@@ -112,6 +112,15 @@ SELECT is((SELECT format('%s: %s by %s', f.name, e.statement, e.via_name) FROM s
 INSERT INTO tap_lg.top VALUES ('DE');
 SELECT is((SELECT count(*) FROM sluice.lineage_edge e JOIN sluice.dataset t ON t.id = e.to_id
            WHERE t.name = 'tap_lg.top' AND t.dropped_at IS NULL), 1::bigint, 'an INSERT that reads nothing adds nothing');
+DO $$ BEGIN INSERT INTO tap_lg.top SELECT country FROM tap_lg.customers; END $$;
+SELECT is((SELECT count(*) FROM sluice.lineage_edge e JOIN sluice.dataset f ON f.id = e.from_id
+           WHERE f.name = 'tap_lg.customers' AND e.via_kind = 'capture' AND e.statement LIKE 'INSERT%'), 0::bigint,
+          'what a DO block or a procedure runs inside is not captured');
+CREATE UNIQUE INDEX ON tap_lg.daily (placed_at);
+REFRESH MATERIALIZED VIEW CONCURRENTLY tap_lg.daily;
+SELECT is((SELECT statement FROM sluice.lineage_edge e JOIN sluice.dataset t ON t.id = e.to_id
+           WHERE t.name = 'tap_lg.daily' AND e.via_kind = 'capture'),
+          'REFRESH MATERIALIZED VIEW', 'REFRESH ... CONCURRENTLY is captured, not the statements it runs inside');
 SET LOCAL sluice.capture_lineage = off;
 
 -- Impact: what a column change breaks downstream, columns and checks.

@@ -3,11 +3,13 @@
  * INSERT ... SELECT, CREATE TABLE AS, CREATE MATERIALIZED VIEW, REFRESH MATERIALIZED VIEW — are
  * recorded as edges from the relations the executor's plan read to the relation it wrote, with
  * the role, when they succeed (in their own transaction, so a rollback records nothing).  Only
- * top-level statements count: what functions (sluice's builds among them) do inside is theirs.
+ * top-level statements count: what functions, procedures and DO blocks (sluice's builds among
+ * them) do inside is theirs.
  */
 #include "postgres.h"
 
 #include "access/hash.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -35,7 +37,8 @@ static ExecutorFinish_hook_type prev_finish = NULL;
 static ExecutorEnd_hook_type prev_end = NULL;
 static ProcessUtility_hook_type prev_utility = NULL;
 
-static int	nesting = 0;
+static int	nesting = 0;			/* executors running (a statement's own sub-statements) */
+static int	utility_depth = 0;	/* utility statements running (CALL, DO, CREATE TABLE AS, ...) */
 static bool recording = false;
 static List *pending_inputs = NIL;	/* the read relations of a CREATE TABLE AS or REFRESH */
 
@@ -63,6 +66,24 @@ plan_inputs(PlannedStmt *plan, Oid except)
 	return inputs;
 }
 
+/* What a rollback undid must be recorded again: the memory of recent captures goes with it. */
+static void
+forget_on_abort(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) && recent != NULL)
+	{
+		hash_destroy(recent);
+		recent = NULL;
+	}
+}
+
+static void
+forget_on_subabort(SubXactEvent event, SubTransactionId mine, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		forget_on_abort(XACT_EVENT_ABORT, arg);
+}
+
 /* True when this very edge set was recorded in the last minute (by this backend). */
 static bool
 recently_recorded(const char *statement, Oid target, List *inputs)
@@ -82,7 +103,15 @@ recently_recorded(const char *statement, Oid target, List *inputs)
 		HASHCTL		ctl = {.keysize = sizeof(uint32), .entrysize = sizeof(RecentCapture),
 		.hcxt = TopMemoryContext};
 
+		static bool callbacks = false;
+
 		recent = hash_create("sluice recent captures", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		if (!callbacks)
+		{
+			RegisterXactCallback(forget_on_abort, NULL);
+			RegisterSubXactCallback(forget_on_subabort, NULL);
+			callbacks = true;
+		}
 	}
 	entry = hash_search(recent, &key, HASH_ENTER, &found);
 	if (found && !TimestampDifferenceExceeds(entry->at, now, RECAPTURE_MS))
@@ -177,13 +206,14 @@ capture_end(QueryDesc *desc)
 	{
 		PlannedStmt *plan = desc->plannedstmt;
 
-		if (plan->commandType == CMD_INSERT && plan->resultRelations != NIL)
+		/* A statement of its own, not one run by a procedure, a DO block or a REFRESH. */
+		if (plan->commandType == CMD_INSERT && plan->resultRelations != NIL && utility_depth == 0)
 		{
 			Oid			target = rt_fetch(linitial_int(plan->resultRelations), plan->rtable)->relid;
 
 			record("INSERT ... SELECT", target, plan_inputs(plan, target));
 		}
-		else if (plan->commandType == CMD_SELECT &&
+		else if (plan->commandType == CMD_SELECT && utility_depth == 1 &&
 				 (desc->dest->mydest == DestIntoRel || desc->dest->mydest == DestTransientRel))
 		{
 			/* The target is known once the utility statement is done. */
@@ -206,11 +236,23 @@ capture_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree,
 {
 	Node	   *stmt = pstmt->utilityStmt;
 
-	pending_inputs = NIL;
-	if (prev_utility)
-		prev_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+	if (utility_depth == 0)
+		pending_inputs = NIL;
+	utility_depth++;
+	PG_TRY();
+	{
+		if (prev_utility)
+			prev_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		utility_depth--;
+	}
+	PG_END_TRY();
+	if (utility_depth > 0 || nesting > 0)
+		return;
 
 	if (pending_inputs == NIL || !sluice_capture_lineage)
 		return;

@@ -36,6 +36,9 @@
 /* Freshness objectives are looked at no more often than this. */
 #define FRESHNESS_SWEEP_MS 1000
 
+/* How soon a worker replaces one that failed holding a run. */
+#define RESTART_DELAY_MS 5000
+
 typedef struct ClaimedRun
 {
 	int64		id;
@@ -50,7 +53,11 @@ static SchedulerState *shared;
 static WorkerSlot *me;
 static MemoryContext worker_context;
 
-/* Frees the slot; a run still held is settled as interrupted by the next worker there. */
+/*
+ * Frees the slot.  A run still held is settled as interrupted by the next worker there: at once
+ * when this one exited normally, a few seconds later when it failed or was terminated (so a
+ * failure that recurs does not start worker after worker).
+ */
 static void
 leave_slot(int code, Datum arg)
 {
@@ -62,7 +69,8 @@ leave_slot(int code, Datum arg)
 	memset(me, 0, sizeof(WorkerSlot));
 	LWLockRelease(shared->lock);
 	if (held_run)
-		scheduler_wake(database, 1, 0);
+		scheduler_wake(database, 1,
+					   code == 0 ? 0 : TimestampTzPlusMilliseconds(GetCurrentTimestamp(), RESTART_DELAY_MS));
 	if (shared->launcher_latch)
 		SetLatch(shared->launcher_latch);
 }
