@@ -437,13 +437,22 @@ lineage_add_inputs(const char *via_kind, const char *via_name, const char *state
 	};
 
 	catalog_exec("SELECT sluice._datasets($1 || $3, $2 || $4)", 4, argtypes, values, NULL, false);
-	catalog_exec("INSERT INTO sluice.lineage_edge (from_id, to_id, via_kind, via_name, statement)"
-				 " SELECT f.id, t.id, $5, $6, $7"
-				 " FROM sluice.dataset f, sluice.dataset t"
-				 " WHERE f.name = ANY ($4) AND f.dropped_at IS NULL AND t.name = $2"
-				 "   AND t.dropped_at IS NULL AND f.id <> t.id"
-				 " ON CONFLICT (from_id, to_id, via_kind, via_name) DO UPDATE"
-				 " SET statement = excluded.statement, last_seen = now()",
+	/*
+	 * Edges already known are touched only if no other session holds them: a statement never
+	 * waits on another's transaction for the sake of lineage.
+	 */
+	catalog_exec("WITH wanted AS (SELECT f.id AS from_id, t.id AS to_id"
+				 "   FROM sluice.dataset f, sluice.dataset t"
+				 "   WHERE f.name = ANY ($4) AND f.dropped_at IS NULL AND t.name = $2"
+				 "     AND t.dropped_at IS NULL AND f.id <> t.id),"
+				 " seen AS (UPDATE sluice.lineage_edge e SET statement = $7, last_seen = now()"
+				 "   WHERE e.id IN (SELECT k.id FROM sluice.lineage_edge k JOIN wanted w USING (from_id, to_id)"
+				 "                  WHERE k.via_kind = $5 AND k.via_name = $6 FOR UPDATE SKIP LOCKED))"
+				 " INSERT INTO sluice.lineage_edge (from_id, to_id, via_kind, via_name, statement)"
+				 " SELECT w.from_id, w.to_id, $5, $6, $7 FROM wanted w"
+				 " WHERE NOT EXISTS (SELECT FROM sluice.lineage_edge k WHERE k.from_id = w.from_id"
+				 "                   AND k.to_id = w.to_id AND k.via_kind = $5 AND k.via_name = $6)"
+				 " ON CONFLICT DO NOTHING",
 				 7, argtypes, values, NULL, false);
 }
 

@@ -151,13 +151,23 @@ static void
 record(const char *statement, Oid target, List *inputs)
 {
 	Capture		c = {statement, target, inputs};
-	ErrorData  *error;
+	ErrorData  *volatile error = NULL;
 
 	if (inputs == NIL || !OidIsValid(target) || recently_recorded(statement, target, inputs))
 		return;
 	recording = true;
-	error = run_guarded(record_guarded, &c);
-	recording = false;
+	PG_TRY();
+	{
+		error = run_guarded(record_guarded, &c);
+	}
+	PG_FINALLY();
+	{
+		recording = false;
+	}
+	PG_END_TRY();
+	/* A cancel or a timeout stops the statement as it would have without sluice. */
+	if (error && error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ReThrowError(error);
 	if (error)
 		ereport(WARNING,
 				(errmsg("sluice could not capture the lineage of this %s: %s", statement, error->message)));

@@ -74,7 +74,8 @@ sluice_scan_lineage(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {false, false, false};
 		bool		isnull;
 
-		table_close(rel, AccessShareLock);
+		/* The lock stays until the end of the transaction, so the view cannot change meanwhile. */
+		table_close(rel, NoLock);
 		if (query == NULL)
 			continue;
 		lineage_record_query("view", name, name, kind, query, 0);

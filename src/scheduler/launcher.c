@@ -167,6 +167,10 @@ sluice_launcher_main(Datum arg)
 
 	LWLockAcquire(s->lock, LW_EXCLUSIVE);
 	s->launcher_latch = MyLatch;
+	/* A slot a previous launcher was starting a worker in, and never heard back from. */
+	for (int i = 0; i < SCHEDULER_MAX_WORKERS; i++)
+		if (s->workers[i].pid == -1)
+			memset(&s->workers[i], 0, sizeof(WorkerSlot));
 	LWLockRelease(s->lock);
 	wake_every_database();
 

@@ -126,8 +126,8 @@ sluice_enqueue(PG_FUNCTION_ARGS)
 }
 
 /*
- * Stops the work of a run a worker is running: 1 once it has rolled back, 0 when it is still
- * stopping, -1 when no worker holds it.
+ * Stops a run a worker holds: 1 once the worker has settled it as cancelled, 2 when it finished
+ * before the cancel reached it, 0 when it is still stopping, -1 when no worker holds it.
  */
 static int
 stop_running(int64 run_id)
@@ -143,10 +143,12 @@ stop_running(int64 run_id)
 		if (s->workers[i].pid > 0 && s->workers[i].database == MyDatabaseId &&
 			s->workers[i].run_id == run_id)
 			slot = &s->workers[i];
-	if (slot && slot->executing)
+	/* Before its work starts the worker sees the flag; during it, the signal. */
+	if (slot)
 	{
 		slot->cancelled_by = GetUserId();
-		kill(slot->pid, SIGINT);
+		if (slot->executing)
+			kill(slot->pid, SIGINT);
 	}
 	LWLockRelease(s->lock);
 	if (slot == NULL)
@@ -154,13 +156,17 @@ stop_running(int64 run_id)
 
 	for (;;)
 	{
-		bool		stopped;
+		bool		settled;
+		bool		cancelled;
 
 		LWLockAcquire(s->lock, LW_SHARED);
-		stopped = slot->run_id != run_id || !slot->executing;
+		settled = slot->run_id != run_id;
+		cancelled = slot->last_cancelled == run_id;
 		LWLockRelease(s->lock);
-		if (stopped || GetCurrentTimestamp() > deadline)
-			return stopped ? 1 : 0;
+		if (settled)
+			return cancelled ? 1 : 2;
+		if (GetCurrentTimestamp() > deadline)
+			return 0;
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10000);
 	}
@@ -219,6 +225,9 @@ sluice_cancel(PG_FUNCTION_ARGS)
 	{
 		case 1:
 			result = "cancelled";
+			break;
+		case 2:
+			result = "finished before the cancel reached it";
 			break;
 		case 0:
 			result = "stopping";

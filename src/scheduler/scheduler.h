@@ -30,6 +30,7 @@ typedef struct WorkerSlot
 	bool		executing;		/* the run's work is under way (not yet rolled back or committed) */
 	bool		idle;			/* waiting for work: set its latch to wake it */
 	Oid			cancelled_by;	/* set by sluice.cancel: stop the run */
+	int64		last_cancelled; /* the last run this worker settled as cancelled */
 	Latch	   *latch;
 } WorkerSlot;
 

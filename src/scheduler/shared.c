@@ -17,6 +17,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 
 #include "scheduler/scheduler.h"
@@ -96,7 +97,9 @@ utility_hook(PlannedStmt *pstmt, const char *query, bool read_only_tree,
 		leaving = ((DropdbStmt *) stmt)->dbname;
 	else if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
 		leaving = ((RenameStmt *) stmt)->subname;
-	if (leaving && state && OidIsValid(get_database_oid(leaving, true)))
+	/* Only for a command that can succeed: its owner, outside a transaction block. */
+	if (leaving && state && !IsTransactionBlock() && OidIsValid(get_database_oid(leaving, true)) &&
+		pg_database_ownercheck(get_database_oid(leaving, true), GetUserId()))
 		release_database(get_database_oid(leaving, true));
 
 	if (prev_utility_hook)
@@ -140,11 +143,19 @@ database_entry(Oid database)
 
 		if (d->database == database)
 			return d;
-		if (d->database == InvalidOid && free_entry == NULL)
+		/* An entry that asks for nothing (a database dropped, or without work) can be reused. */
+		if (free_entry == NULL && (d->database == InvalidOid ||
+								   (d->wanted <= 0 && d->wake_at == DT_NOEND &&
+									d->released_until <= GetCurrentTimestamp())))
 			free_entry = d;
 	}
 	if (free_entry == NULL)
+	{
+		ereport(LOG,
+				(errmsg("sluice: more than %d databases ask for workers at once; database %u waits",
+						SCHEDULER_MAX_DATABASES, database)));
 		return NULL;
+	}
 	free_entry->database = database;
 	free_entry->wake_at = DT_NOEND;
 	free_entry->wanted = 0;
@@ -216,7 +227,8 @@ wake_at_commit_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && wake_pending)
 		scheduler_wake(MyDatabaseId, 1, 0);
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+	/* (A prepared transaction's runs wait for the next wake-up: its commit comes from elsewhere.) */
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
 		wake_pending = false;
 }

@@ -90,6 +90,8 @@ commit_transaction(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* (not TopMemoryContext, where the commit leaves us: what follows is freed per run) */
+	MemoryContextSwitchTo(worker_context);
 	pgstat_report_stat(false);
 }
 
@@ -215,20 +217,28 @@ execute(ClaimedRun *run, bool *timed_out)
 	ErrorData  *volatile error = NULL;
 	TimestampTz started = GetCurrentTimestamp();
 
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	me->executing = true;
-	LWLockRelease(shared->lock);
+	Oid			cancelled_before;
+
 	pgstat_report_activity(STATE_RUNNING, psprintf("sluice %s %s (run " INT64_FORMAT ")",
 													run->kind, run->target, run->id));
 	*timed_out = false;
 	/* Cancels reach a run only while its work is under way; one left over is dropped. */
 	QueryCancelPending = false;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	me->executing = true;
+	cancelled_before = me->cancelled_by;
+	LWLockRelease(shared->lock);
 	RESUME_CANCEL_INTERRUPTS();
 	PG_TRY();
 	{
 		RoleSwitch	rs;
 
 		begin_transaction();
+		/* Cancelled between its claim and now: nothing of it runs. */
+		if (OidIsValid(cancelled_before))
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling run " INT64_FORMAT " before it started", run->id)));
 		if (!OidIsValid(run->owner) || !SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(run->owner)))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -303,6 +313,8 @@ settle(ClaimedRun *run, ErrorData *error, bool timed_out)
 	commit_transaction();
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (OidIsValid(cancelled_by) && error)
+		me->last_cancelled = run->id;
 	me->run_id = 0;
 	me->cancelled_by = InvalidOid;
 	LWLockRelease(shared->lock);
@@ -335,6 +347,7 @@ next_wake(void)
 {
 	bool		isnull;
 	Datum		when;
+	TimestampTz wake;
 
 	prune_history();
 	begin_transaction();
@@ -343,8 +356,9 @@ next_wake(void)
 	begin_transaction();
 	catalog_exec("SELECT sluice._next_wake(sluice._freshness_sweep())", 0, NULL, NULL, NULL, false);
 	when = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	wake = isnull ? 0 : DatumGetTimestampTz(when);
 	commit_transaction();
-	return isnull ? 0 : DatumGetTimestampTz(when);
+	return wake;
 }
 
 void
