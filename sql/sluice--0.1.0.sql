@@ -1926,32 +1926,68 @@ SELECT sluice._wake_workers();
 -- Lineage: impact, pictures, the catalog, search
 -------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION sluice.impact(rel text, column_name text)
+-- Breadth first over (dataset, column) pairs, each once at its nearest depth (a recursive CTE
+-- would follow every path).
+CREATE FUNCTION sluice._impact(rel text, start_column text)
 RETURNS TABLE (depth integer, object text, dataset text, column_name text, dependency text, via text)
-LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE hit (depth, dataset_id, col, dependency, via) AS (
-        SELECT 0, sluice._lineage_start(rel), impact.column_name, 'itself'::text, NULL::text
-        UNION
-        SELECT h.depth + 1, e.to_id, c.to_column, c.transformation, e.via_kind || ' ' || e.via_name
-        FROM hit h
-        JOIN sluice.lineage_edge e ON e.from_id = h.dataset_id
-        JOIN sluice.dataset t ON t.id = e.to_id AND t.dropped_at IS NULL
-        -- A filter or join key (*) changes which rows a dataset has: all that is made from it.
-        JOIN LATERAL (
-            SELECT c.to_column, c.transformation FROM sluice.column_lineage c
-            WHERE c.edge_id = e.id AND (c.from_column = h.col OR h.col = '*')
-            UNION ALL
-            -- Other rows upstream make other rows here.
-            SELECT '*', 'rows' WHERE h.col = '*' AND EXISTS (SELECT FROM sluice.column_lineage c WHERE c.edge_id = e.id)
-            UNION ALL
-            -- An edge known by table only (a captured statement): all of the target may change.
-            SELECT '*', 'table' WHERE NOT EXISTS (SELECT FROM sluice.column_lineage c WHERE c.edge_id = e.id)
-        ) c ON true
-        WHERE h.depth < 100
-    ),
-    nearest AS (
-        SELECT DISTINCT ON (h.dataset_id, h.col) h.* FROM hit h
-        ORDER BY h.dataset_id, h.col, h.depth, h.dependency, h.via
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    f_ids bigint[] := ARRAY[sluice._lineage_start(rel)];
+    f_cols text[] := ARRAY[start_column];
+    seen jsonb;
+    n_ids bigint[];
+    n_cols text[];
+    n_deps text[];
+    n_vias text[];
+    all_ids bigint[];
+    all_cols text[];
+    all_depths integer[] := '{0}';
+    all_deps text[] := '{itself}';
+    all_vias text[] := ARRAY[NULL];
+    level integer := 0;
+BEGIN
+    seen := pg_catalog.jsonb_build_object(f_ids[1] || ':' || f_cols[1], true);
+    all_ids := f_ids;
+    all_cols := f_cols;
+    WHILE level < 100 LOOP
+        level := level + 1;
+        SELECT pg_catalog.array_agg(n.to_id), pg_catalog.array_agg(n.col), pg_catalog.array_agg(n.dep),
+               pg_catalog.array_agg(n.via)
+          INTO n_ids, n_cols, n_deps, n_vias
+        FROM (SELECT DISTINCT ON (e.to_id, c.col) e.to_id, c.col, c.dep, e.via_kind || ' ' || e.via_name AS via
+              FROM unnest(f_ids, f_cols) AS f (id, col)
+              JOIN sluice.lineage_edge e ON e.from_id = f.id
+              JOIN sluice.dataset t ON t.id = e.to_id AND t.dropped_at IS NULL
+              JOIN LATERAL (
+                  SELECT l.to_column AS col, l.transformation AS dep FROM sluice.column_lineage l
+                  WHERE l.edge_id = e.id AND (l.from_column = f.col OR f.col = '*')
+                  UNION ALL
+                  -- Other rows upstream make other rows here.
+                  SELECT '*', 'rows' WHERE f.col = '*' AND EXISTS (SELECT FROM sluice.column_lineage l WHERE l.edge_id = e.id)
+                  UNION ALL
+                  -- An edge known by table only (a captured statement): all of the target may change.
+                  SELECT '*', 'table' WHERE NOT EXISTS (SELECT FROM sluice.column_lineage l WHERE l.edge_id = e.id)
+              ) c ON true
+              WHERE NOT seen ? (e.to_id || ':' || c.col)
+              ORDER BY e.to_id, c.col, c.dep, via) n;
+        EXIT WHEN n_ids IS NULL;
+        seen := seen || (SELECT pg_catalog.jsonb_object_agg(x.i || ':' || x.c, true)
+                         FROM unnest(n_ids, n_cols) AS x (i, c));
+        all_ids := all_ids || n_ids;
+        all_cols := all_cols || n_cols;
+        all_depths := all_depths || pg_catalog.array_fill(level, ARRAY[pg_catalog.cardinality(n_ids)]);
+        all_deps := all_deps || n_deps;
+        all_vias := all_vias || n_vias;
+        f_ids := n_ids;
+        f_cols := n_cols;
+    END LOOP;
+
+    RETURN QUERY
+    WITH nearest AS (
+        SELECT * FROM unnest(all_ids, all_cols, all_depths, all_deps, all_vias)
+                      AS h (dataset_id, col, depth, dependency, via)
+        WHERE h.dataset_id IS NOT NULL
     )
     SELECT x.depth, x.object, x.dataset, x.column_name, x.dependency, x.via FROM (
         SELECT n.depth, 'column' AS object, d.name AS dataset, n.col AS column_name, n.dependency, n.via
@@ -1966,7 +2002,14 @@ LANGUAGE sql STABLE AS $$
                   OR x.args ->> 'field' = n.col)
             ORDER BY x.name, n.depth) checks
     ) x
-    ORDER BY x.depth, x.object, x.dataset, x.column_name
+    ORDER BY x.depth, x.object, x.dataset, x.column_name;
+END
+$$;
+
+CREATE FUNCTION sluice.impact(rel text, column_name text)
+RETURNS TABLE (depth integer, object text, dataset text, column_name text, dependency text, via text)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM sluice._impact(rel, column_name)
 $$;
 COMMENT ON FUNCTION sluice.impact(text, text) IS
     'what depends on a column, before you change it: every downstream column (with how it depends: '
