@@ -1371,14 +1371,23 @@ CREATE FUNCTION sluice._walk(start bigint, upstream boolean, max_depth integer,
                              OUT via_kind text, OUT via_name text)
 RETURNS SETOF record AS 'MODULE_PATHNAME', 'sluice_walk' LANGUAGE C STABLE ROWS 100;
 
+-- The edges a walk reaches, each as the dataset reached (near), the one it connects to (far, back
+-- towards the start) and what makes the edge, nearest first.
+CREATE FUNCTION sluice._reached(rel text, upstream boolean, max_depth integer)
+RETURNS TABLE (depth integer, near text, near_kind text, far text, via_kind text, via_name text)
+LANGUAGE sql STABLE AS $$
+    SELECT w.depth, n.name, n.kind, f.name, w.via_kind, w.via_name
+    FROM sluice._walk(sluice._lineage_start(rel), upstream, max_depth) w
+    JOIN sluice.dataset n ON n.id = CASE WHEN upstream THEN w.from_id ELSE w.to_id END
+    JOIN sluice.dataset f ON f.id = CASE WHEN upstream THEN w.to_id ELSE w.from_id END
+    ORDER BY w.depth, n.name, f.name, w.via_kind, w.via_name
+$$;
+
 CREATE FUNCTION sluice.upstream(rel text, max_depth integer DEFAULT NULL)
 RETURNS TABLE (depth integer, dataset text, dataset_kind text, feeds text,
                via_kind text, via_name text)
 LANGUAGE sql STABLE AS $$
-    SELECT w.depth, f.name, f.kind, t.name, w.via_kind, w.via_name
-    FROM sluice._walk(sluice._lineage_start(rel), true, max_depth) w
-    JOIN sluice.dataset f ON f.id = w.from_id JOIN sluice.dataset t ON t.id = w.to_id
-    ORDER BY w.depth, f.name, t.name, w.via_kind, w.via_name
+    SELECT * FROM sluice._reached(rel, true, max_depth)
 $$;
 COMMENT ON FUNCTION sluice.upstream(text, integer) IS
     'every dataset a relation is built from, with the source, model, view or captured statement of each edge';
@@ -1387,10 +1396,7 @@ CREATE FUNCTION sluice.downstream(rel text, max_depth integer DEFAULT NULL)
 RETURNS TABLE (depth integer, dataset text, dataset_kind text, fed_by text,
                via_kind text, via_name text)
 LANGUAGE sql STABLE AS $$
-    SELECT w.depth, t.name, t.kind, f.name, w.via_kind, w.via_name
-    FROM sluice._walk(sluice._lineage_start(rel), false, max_depth) w
-    JOIN sluice.dataset f ON f.id = w.from_id JOIN sluice.dataset t ON t.id = w.to_id
-    ORDER BY w.depth, t.name, f.name, w.via_kind, w.via_name
+    SELECT * FROM sluice._reached(rel, false, max_depth)
 $$;
 COMMENT ON FUNCTION sluice.downstream(text, integer) IS
     'every dataset built from a relation or URL, with the source, model, view or captured statement of each edge';

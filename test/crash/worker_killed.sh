@@ -6,29 +6,12 @@
 # Uses PGHOST/PGPORT/PGUSER; restarts the cluster listening on PGPORT with pg_ctlcluster.
 set -euo pipefail
 db=sluice_crash_queue
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+. "$(dirname "$0")/../sessions/tap.bash"
 cluster=$(pg_lsclusters -h | awk -v port="$PGPORT" '$3 == port { print $1 " " $2 }')
-
-wait_for() {  # wait_for <query producing "t"> [seconds]
-  local deadline=$((SECONDS + ${2:-60}))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(q -c "$1" 2>/dev/null)" = "t" ] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-n=0 failed=0
-check() {
-  n=$((n + 1))
-  if [ "$(q -c "$2")" = "t" ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
-}
 all_done="SELECT NOT EXISTS (SELECT FROM sluice.run WHERE status IN ('queued', 'running'))"
 
-dropdb --if-exists "$db" >/dev/null
-createdb "$db"
 echo "1..8"
 q <<'SQL' >/dev/null
-CREATE EXTENSION sluice;
 CREATE TABLE raw (x int);
 INSERT INTO raw SELECT generate_series(1, 1000);
 SELECT sluice.create_model('slow', 'SELECT x FROM raw', 'table');

@@ -1,4 +1,4 @@
-# Sourced by the session tests: a fresh database $db with sluice, q to run SQL in it, and check to
+# Sourced by the session and crash tests: a fresh database $db with sluice, q to run SQL in it, and check to
 # print one TAP line (failed is set when any check fails).  Uses PGHOST/PGPORT/PGUSER.
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
