@@ -1622,11 +1622,12 @@ BEGIN
     END IF;
 
     IF r.status = 'failed' AND r.attempt <= coalesce(p.retries, 0) THEN
+        -- (one clock reading: run_after - queued_at is exactly the backoff)
         INSERT INTO sluice.run AS q (kind, target, owner, trigger, status, attempt, queued_at,
                                      run_after, force)
-        VALUES (r.kind, r.target, r.owner, 'retry', 'queued', r.attempt + 1, clock_timestamp(),
-                clock_timestamp() + least(p.retry_backoff * power(2, r.attempt - 1), interval '1 hour'),
-                r.force)
+        SELECT r.kind, r.target, r.owner, 'retry', 'queued', r.attempt + 1, t.now,
+               t.now + least(p.retry_backoff * power(2, r.attempt - 1), interval '1 hour'), r.force
+        FROM (SELECT clock_timestamp() AS now) t
         ON CONFLICT (kind, target) WHERE status = 'queued' DO UPDATE SET force = q.force OR excluded.force
         RETURNING q.id INTO retry_id;
         UPDATE sluice.run SET waits_for = array_replace(waits_for, settled, retry_id)
